@@ -1,0 +1,52 @@
+# Bazaar: `make run` starts the local stack, `make test` runs every test. Both bootstrap what they need.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 3000
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: bootstrap run test test-fast bench synth layer token clean help
+help:
+	@echo "make run | make test | make bench | make synth STAGE=dev | make token USER=<name> | make layer | make clean"
+
+$(VENV)/.installed: requirements/dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements/dev.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+build/layer/.built: layers/requirements.txt layers/build.sh | $(VENV)/.installed
+	PIP=$(VENV)/bin/pip bash layers/build.sh build/layer
+	touch $@
+
+bootstrap: $(VENV)/.installed node_modules/.installed
+
+layer: build/layer/.built
+
+run: $(VENV)/.installed
+	PORT=$(PORT) $(PY) -m local run
+
+token: $(VENV)/.installed
+	@$(PY) -m local token "$(USER)"
+
+test: bootstrap layer
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -m "not infra and not e2e" $(PYTEST_ARGS)
+
+synth: bootstrap layer
+	npx cdk synth -c stage=$(or $(STAGE),dev) --no-notices -q
+
+bench: bootstrap layer
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) node_modules build cdk.out .local .pytest_cache

@@ -1,0 +1,14 @@
+"""GET /health: liveness. Touches no dependency, so it answers even when they are down."""
+
+from bazaar import settings
+from bazaar.web.http import http_handler, make_app
+
+app = make_app()
+
+
+@app.get("/health", summary="Liveness", tags=["platform"])
+def health() -> dict:
+    return {"status": "ok", "service": "bazaar", "stage": settings.stage()}
+
+
+handler = http_handler("health", app)

@@ -1,0 +1,38 @@
+"""GET /products: newest first, optionally one seller's, with signed cursors; read through the cache."""
+
+from typing import Annotated, Optional
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from bazaar import wiring
+from bazaar.adapters.dynamo.products import valid_position
+from bazaar.schemas.catalog import ProductPage
+from bazaar.services import catalog
+from bazaar.web.cursors import MAX_CURSOR_LENGTH, BadCursor, decode_cursor, encode_cursor
+from bazaar.web.http import http_handler, make_app
+from bazaar.web.responses import json_response
+
+app = make_app()
+
+
+@app.get("/products", summary="List products, newest first", tags=["catalog"],
+         responses={200: {"description": "A page of products"}})
+def list_products(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[Optional[str], Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = None,
+    seller_id: Annotated[Optional[str], Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")] = None,
+) -> Response[ProductPage]:
+    scope = f"products:{seller_id or '*'}"  # a cursor only continues the listing it came from
+    key = wiring.cursor_key()
+    start = None
+    if cursor is not None:
+        start = decode_cursor(cursor, scope, key)
+        if not valid_position(start, by_seller=seller_id is not None):
+            raise BadCursor("malformed cursor")
+    body, hit = catalog.list_products(wiring.products(), wiring.cache(), seller_id, limit, cursor, start,
+                                      lambda position: encode_cursor(position, scope, key))
+    return json_response(200, body, {"X-Cache": "HIT" if hit else "MISS", "Cache-Control": "no-cache"})
+
+
+handler = http_handler("list_products", app)

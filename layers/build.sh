@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the dependency layer for Lambda's arm64 Python runtime without Docker: pip resolves
+# manylinux aarch64 wheels for the target interpreter, so nothing is compiled on this machine.
+# Usage: layers/build.sh OUT_DIR   (OUT_DIR/python is what Lambda puts on sys.path)
+set -euo pipefail
+out=${1:-build/layer}
+here=$(cd "$(dirname "$0")" && pwd)
+pip=${PIP:-pip}
+pyver=$(sed -n 's/^LAMBDA_PYTHON_VERSION = "\(.*\)"/\1/p' "$here/../shared/bazaar/runtime.py")
+rm -rf "$out" && mkdir -p "$out/python"
+"$pip" install --quiet --no-compile --no-deps --disable-pip-version-check \
+  --platform manylinux2014_aarch64 --implementation cp --python-version "$pyver" \
+  --only-binary=:all: --target "$out/python" -r "$here/requirements.txt" 2>&1 | grep -v "^WARNING: Location" || true
+test -d "$out/python/aws_lambda_powertools" || { echo "layer build failed" >&2; exit 1; }
+# The managed runtime ships boto3/botocore; a lone botocore here would shadow it and mismatch boto3.
+rm -rf "$out"/python/botocore "$out"/python/botocore-*.dist-info "$out"/python/bin
+find "$out/python" -name "__pycache__" -type d -prune -exec rm -rf {} +
+echo "layer: $(du -sh "$out" | cut -f1) for python$pyver arm64 in $out"

@@ -1,0 +1,1 @@
+"""Bazaar: the code every function shares (shipped to Lambda as the shared layer)."""

@@ -1,0 +1,1 @@
+"""DynamoDB single-table adapters (item types and keys: docs/table-design.md)."""

@@ -1,0 +1,1 @@
+"""Pure business rules: no AWS SDK, no I/O. Unit-tested in tests/unit."""

@@ -1,0 +1,103 @@
+"""The product catalog's rules: who may change a product, how versions move, what each change emits."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Mapping, Optional
+
+from bazaar.domain.errors import Forbidden, InvalidRequest, PreconditionFailed
+from bazaar.domain.events import DomainEvent
+from bazaar.domain.identity import Actor
+from bazaar.domain.ids import new_id
+
+CURRENCIES = ("EUR", "USD", "GBP")
+MUTABLE_FIELDS = ("name", "description", "price_cents", "currency", "stock")
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: str
+    seller_id: str
+    name: str
+    description: str
+    price_cents: int
+    currency: str
+    stock: int
+    version: int
+    created_at: str
+    updated_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def etag(self) -> str:
+        # Strong validator: the version changes on every write, and ids never repeat.
+        return f'"{self.product_id}.{self.version}"'
+
+
+def new_product(actor: Actor, fields: Mapping[str, Any], now: str) -> tuple[Product, DomainEvent]:
+    if "seller" not in actor.groups:
+        raise Forbidden("only sellers can list products")
+    product = Product(
+        product_id=new_id(),
+        seller_id=actor.sub,
+        name=fields["name"],
+        description=fields.get("description", ""),
+        price_cents=fields["price_cents"],
+        currency=fields["currency"],
+        stock=fields.get("stock", 0),
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    return product, DomainEvent("ProductCreated", product.product_id, product.to_dict())
+
+
+def ensure_can_change(product: Product, actor: Actor) -> None:
+    """The owning seller or an admin may change a product; any other seller may not (403)."""
+    if actor.is_admin:
+        return
+    if "seller" in actor.groups and actor.sub == product.seller_id:
+        return
+    raise Forbidden("only the owning seller or an admin may change this product")
+
+
+def ensure_precondition(product: Product, if_match: Optional[str]) -> None:
+    """RFC 9110 If-Match: ``*`` or a list of entity tags, one of which must be the current one."""
+    if if_match is None:
+        return
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" in tags:
+        return
+    current = product.etag
+    if not any(t == current or t == "W/" + current for t in tags):
+        raise PreconditionFailed("the product has changed since the given ETag")
+
+
+def apply_update(
+    product: Product, actor: Actor, changes: Mapping[str, Any], now: str, if_match: Optional[str] = None
+) -> tuple[Product, DomainEvent]:
+    ensure_can_change(product, actor)
+    ensure_precondition(product, if_match)
+    unknown = set(changes) - set(MUTABLE_FIELDS)
+    if unknown:
+        raise InvalidRequest(f"fields cannot be changed: {sorted(unknown)}")
+    if not changes:
+        raise InvalidRequest("the update changes nothing: send at least one field")
+    updated = replace(product, **dict(changes), version=product.version + 1, updated_at=now)
+    event = DomainEvent(
+        "ProductUpdated",
+        product.product_id,
+        {"product": updated.to_dict(), "changed": sorted(changes), "previous_version": product.version},
+    )
+    return updated, event
+
+
+def delete(product: Product, actor: Actor, if_match: Optional[str] = None) -> DomainEvent:
+    ensure_can_change(product, actor)
+    ensure_precondition(product, if_match)
+    return DomainEvent(
+        "ProductDeleted", product.product_id, {"product_id": product.product_id, "seller_id": product.seller_id,
+                                               "version": product.version}
+    )

@@ -1,0 +1,1 @@
+"""Use cases: orchestrate domain rules with repositories and caches (the ports), no AWS SDK here."""

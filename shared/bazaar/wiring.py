@@ -1,0 +1,53 @@
+"""Composition root: the adapters a function uses, each created once per container on first use.
+
+Imports happen inside the functions so a handler only pays (cold start) for the adapters it touches.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from bazaar import settings
+
+if TYPE_CHECKING:
+    from bazaar.adapters.cache import ValkeyCache
+    from bazaar.adapters.dynamo.products import DynamoProductRepository
+    from bazaar.adapters.events import SnsEventPublisher
+
+
+@lru_cache(maxsize=None)
+def products() -> "DynamoProductRepository":
+    from bazaar.adapters.dynamo.products import DynamoProductRepository
+
+    return DynamoProductRepository(settings.table_name())
+
+
+@lru_cache(maxsize=None)
+def cache() -> "ValkeyCache":
+    from bazaar.adapters.cache import ValkeyCache
+
+    return ValkeyCache.from_url(settings.cache_url())
+
+
+def cursor_key() -> bytes:
+    from bazaar.adapters.secrets import get_secret_bytes  # cached by Powertools Parameters (max_age)
+
+    return get_secret_bytes(settings.cursor_key_secret_id())
+
+
+@lru_cache(maxsize=None)
+def event_publisher() -> "SnsEventPublisher":
+    from bazaar.adapters.events import SnsEventPublisher
+
+    return SnsEventPublisher(settings.events_topic_arn())
+
+
+def reset() -> None:
+    """Forget every adapter (tests that switch endpoints or tables between cases)."""
+    for factory in (products, cache, event_publisher):
+        factory.cache_clear()
+    settings.table_name.cache_clear()
+    settings.cache_url.cache_clear()
+    settings.events_topic_arn.cache_clear()
+    settings.cursor_key_secret_id.cache_clear()
