@@ -1,0 +1,75 @@
+"""The small commands that talk to a running stack through ``.local/stack.json``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from local.config import Paths
+
+
+class NotRunning(RuntimeError):
+    pass
+
+
+def read_stack() -> dict[str, Any]:
+    path = Paths.from_env().stack_json
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise NotRunning(f"no {path}: the local stack is not running (start it with `make run`)") from None
+
+
+def token(username: str) -> int:
+    """Cognito InitiateAuth (USER_PASSWORD_AUTH) against the stack's moto; prints the access token."""
+    try:
+        stack = read_stack()
+    except NotRunning as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    users = {u["username"]: u for u in stack["users"]}
+    if username not in users:
+        print(f"error: unknown user {username!r}; seeded users: {', '.join(users)}", file=sys.stderr)
+        return 1
+    from local.provision import client
+
+    idp = client("cognito-idp", stack["aws_endpoint_url"])
+    try:
+        auth = idp.initiate_auth(ClientId=stack["user_pool_client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                                 AuthParameters={"USERNAME": username, "PASSWORD": users[username]["password"]})
+    except Exception as exc:
+        print(f"error: sign-in failed ({type(exc).__name__}); is the stack still running?", file=sys.stderr)
+        return 1
+    print(auth["AuthenticationResult"]["AccessToken"])
+    return 0
+
+
+def redrive(function: str) -> int:
+    """DLQ -> source queue by receive/send/delete (moto lacks StartMessageMoveTask, recipes §4)."""
+    try:
+        stack = read_stack()
+    except NotRunning as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    queues = stack.get("queues", {})
+    if function not in queues:
+        print(f"error: {function!r} is not a queue consumer; choose one of: {', '.join(queues)}", file=sys.stderr)
+        return 1
+    from local.provision import client
+
+    sqs = client("sqs", stack["aws_endpoint_url"])
+    source, dlq = queues[function]["url"], queues[function]["dlq_url"]
+    moved = 0
+    while True:
+        messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       MessageAttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            break
+        for m in messages:
+            sqs.send_message(QueueUrl=source, MessageBody=m["Body"],
+                             MessageAttributes=m.get("MessageAttributes") or {})
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
+            moved += 1
+    print(f"moved {moved} message(s) from {function}'s DLQ back to its queue")
+    return 0
