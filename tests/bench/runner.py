@@ -1,0 +1,180 @@
+"""The whole bench as one call: stage, measure, size; returns a JSON-able dict (written to build/bench.json)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from bazaar import manifest
+from bazaar.manifest import Function
+
+from tests.bench import lambda_env, measure, staging
+
+SCHEMA = 1
+EVENTS_HELPERS = staging.REPO_ROOT / "tests" / "support" / "events.py"
+WARM_FUNCTION = "health"
+NOPYC = " (no-pyc layer)"
+
+
+def _log(progress: Optional[Callable[[str], None]], msg: str) -> None:
+    if progress:
+        progress(msg)
+
+
+def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    return round(a / b, 2) if a is not None and b else None
+
+
+def _ratios(s: measure.Samples, bare: measure.Samples, boto3: measure.Samples) -> dict[str, Optional[float]]:
+    """Ratios against the baselines, each the median of per-round ratios (rounds are interleaved)."""
+    if s.error or bare.error or boto3.error:
+        return {}
+    cold = [a + b for a, b in zip(s.startup_ms, s.import_ms)]
+    bare_cold = [a + b for a, b in zip(bare.startup_ms, bare.import_ms)]
+    return {
+        "import_vs_bare_cold": measure.paired_ratio(s.import_ms, bare_cold),
+        "import_vs_boto3": measure.paired_ratio(s.import_ms, boto3.import_ms),
+        "cold_vs_bare_cold": measure.paired_ratio(cold, bare_cold),
+        "import_cpu_vs_boto3": measure.paired_ratio(s.import_cpu_ms, boto3.import_cpu_ms),
+    }
+
+
+def stage_and_size(fns: Sequence[Function], stage_root: Path) -> tuple[dict[str, Path], dict[str, staging.Size]]:
+    """Stage each function's code dir (Lambda's /var/task) and size its deployment zip."""
+    code_dirs = {fn.name: staging.stage_function(fn, stage_root) for fn in fns}
+    return code_dirs, {fn.name: staging.zip_size(code_dirs[fn.name]) for fn in fns}
+
+
+def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_runs: int = 5, warm_n: int = 200,
+        breakdown: bool = True, stage_root: Path = staging.DEFAULT_STAGE_ROOT, warmup: int = 1,
+        progress: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+    """Measure ``functions`` (default: the whole manifest). ``shipped_runs=0`` skips the no-bytecode layer pass,
+    ``warm_n=0`` the warm-invocation micro-benchmark, ``breakdown=False`` the ``-X importtime`` pass."""
+    started = time.monotonic()
+    fns = list(functions if functions is not None else manifest.FUNCTIONS)
+    stage_root = Path(stage_root)
+    home = stage_root / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    shared_python = staging.stage_shared_layer(stage_root)
+    site = str(staging.site_packages())
+    layer_built = (staging.LAYER_DIR / "python").is_dir()
+
+    # --- stage code dirs and size the packages -------------------------------------------------------------
+    _log(progress, f"staging {len(fns)} function(s) under {stage_root}")
+    code_dirs, sizes = stage_and_size(fns, stage_root)
+    layers: dict[str, Any] = {
+        "shared": {"path": str(staging.SHARED_DIR / "bazaar"),
+                   **staging.zip_size(shared_python, prefix="python/").as_dict()},
+    }
+    if layer_built:
+        layers["dependencies"] = {"path": str(staging.LAYER_DIR), **staging.zip_size(staging.LAYER_DIR).as_dict()}
+    else:
+        layers["dependencies"] = {"path": str(staging.LAYER_DIR), "error": "not built: run `make layer`"}
+
+    # --- fresh-process imports -------------------------------------------------------------------------------
+    ref_env = lambda_env.reference_environment(home)
+    baselines = [
+        measure.Target("bare", "json", (), ref_env),
+        measure.Target("boto3", "boto3", (), ref_env),
+    ]
+    fn_targets = [
+        measure.Target(fn.name, fn.handler.rsplit(".", 1)[0],
+                       (str(code_dirs[fn.name]), str(shared_python)),
+                       lambda_env.lambda_environment(fn, code_dirs[fn.name], home), attr=fn.handler.rsplit(".", 1)[1])
+        for fn in fns
+    ]
+    # The layer as build.sh ships it: no bytecode (a stand-in copy of this platform's installs, see staging).
+    shipped_targets: list[measure.Target] = []
+    shipped_meta: dict[str, Any] = {"runs": shipped_runs}
+    if shipped_runs and layer_built:
+        nopyc, missing = staging.stage_nopyc_layer(stage_root)
+        shipped_meta.update(missing=missing, version_mismatches=staging.layer_version_mismatches())
+        shipped_targets = [measure.Target(f"{t.key}{NOPYC}", t.module, (*t.paths, str(nopyc)), t.env, t.attr,
+                                          runs=shipped_runs) for t in fn_targets]
+    elif shipped_runs:
+        shipped_meta["skipped"] = "dependency layer not built"
+
+    _log(progress, f"import: {len(baselines) + len(fn_targets)} targets x {runs} fresh processes"
+                   + (f", {len(shipped_targets)} without .pyc x {shipped_runs}" if shipped_targets else "")
+                   + f" (+{warmup} warm-up round), interleaved")
+    samples = measure.collect(baselines + fn_targets + shipped_targets, runs=runs, warmup=warmup,
+                              progress=lambda r, n: _log(progress, f"  round {r}/{n}"))
+    bare, boto3 = samples["bare"], samples["boto3"]
+    base = {k: {**samples[k].as_dict(), "ratio": _ratios(samples[k], bare, boto3)} for k in ("bare", "boto3")}
+    shipped = {t.key[:-len(NOPYC)]: samples[t.key] for t in shipped_targets}
+
+    # --- where the import time goes ----------------------------------------------------------------------------
+    breakdowns: dict[str, Any] = {}
+    if breakdown:
+        _log(progress, "import breakdown (-X importtime), one process per function")
+        for t in fn_targets:
+            if samples[t.key].error:
+                continue
+            try:
+                rep = measure.run_import(t, importtime=True)
+                breakdowns[t.key] = measure.importtime_breakdown(rep.get("importtime", ""), t.module)
+            except (measure.ChildFailed, OSError) as exc:
+                breakdowns[t.key] = {"error": str(exc)}
+
+    # --- assemble per function ------------------------------------------------------------------------------------
+    out_fns: dict[str, Any] = {}
+    for fn in fns:
+        row: dict[str, Any] = {"handler": fn.handler, "code": fn.code, "memory_mb": fn.memory_mb,
+                               "grants": [g.value for g in fn.grants], "env_names": list(fn.env_names),
+                               "package": sizes[fn.name].as_dict(), **samples[fn.name].as_dict()}
+        if "error" not in row:
+            row["ratio"] = _ratios(samples[fn.name], bare, boto3)
+        if fn.name in shipped:
+            nopyc = shipped[fn.name]
+            row["nopyc_layer"] = nopyc.as_dict()
+            if "error" not in row and not nopyc.error:
+                row["ratio"]["nopyc_import_vs_import"] = measure.paired_ratio(nopyc.import_ms,
+                                                                              samples[fn.name].import_ms)
+                row["ratio"]["nopyc_import_cpu_vs_import_cpu"] = measure.paired_ratio(
+                    nopyc.import_cpu_ms, samples[fn.name].import_cpu_ms)
+        if fn.name in breakdowns:
+            row["breakdown"] = breakdowns[fn.name]
+        out_fns[fn.name] = row
+
+    # --- warm invocations -----------------------------------------------------------------------------------------
+    warm: dict[str, Any] = {}
+    if warm_n:
+        fn_by_name = {fn.name: fn for fn in fns}
+        wfn = fn_by_name.get(WARM_FUNCTION) or manifest.BY_NAME.get(WARM_FUNCTION)
+        if wfn is not None and wfn.route is not None:
+            if wfn.name not in code_dirs:
+                code_dirs[wfn.name] = staging.stage_function(wfn, stage_root)
+            target = measure.Target(wfn.name, wfn.handler.rsplit(".", 1)[0],
+                                    (str(code_dirs[wfn.name]), str(shared_python)),
+                                    lambda_env.lambda_environment(wfn, code_dirs[wfn.name], home),
+                                    attr=wfn.handler.rsplit(".", 1)[1])
+            _log(progress, f"warm: {wfn.name} x {warm_n} invocations in one process")
+            options = {"n": warm_n, "method": wfn.route.method, "path": wfn.route.path,
+                       "route_key": wfn.route.key, "function_name": target.env["AWS_LAMBDA_FUNCTION_NAME"],
+                       "events_path": str(EVENTS_HELPERS) if EVENTS_HELPERS.exists() else ""}
+            try:
+                warm = {"function": wfn.name, "invocations": warm_n, **measure.run_warm(target, options)}
+            except (measure.ChildFailed, OSError) as exc:
+                warm = {"function": wfn.name, "error": str(exc)}
+            if "error" not in warm:
+                warm["ratio_vs_trivial"] = _ratio(warm["handler_us"]["median"], warm["trivial_us"]["median"])
+                warm["overhead_us"] = round(warm["handler_us"]["median"] - warm["trivial_us"]["median"], 2)
+
+    return {
+        "schema": SCHEMA,
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": {"python": staging.python_version(), "executable": sys.executable, "machine": platform.machine(),
+                 "cpus": os.cpu_count(), "lambda_python": lambda_env.LAMBDA_PYTHON_VERSION},
+        "settings": {"runs": runs, "warmup": warmup, "shipped_runs": shipped_runs, "warm_n": warm_n,
+                     "stage_root": str(stage_root), "site_packages": site},
+        "baselines": base,
+        "functions": out_fns,
+        "layers": layers,
+        "nopyc_layer": shipped_meta,
+        "warm": warm,
+        "elapsed_s": round(time.monotonic() - started, 1),
+    }

@@ -1,0 +1,75 @@
+"""The bench runs and reports every figure it promises. Structure only: timings are never asserted here."""
+
+from __future__ import annotations
+
+import json
+
+from bazaar import manifest
+
+from tests.bench import lambda_env, measure, report, runner, staging
+
+
+def test_every_manifest_function_is_staged_and_sized(tmp_path):
+    code_dirs, sizes = runner.stage_and_size(manifest.FUNCTIONS, tmp_path)
+    assert set(sizes) == set(manifest.BY_NAME)
+    for fn in manifest.FUNCTIONS:
+        handler = code_dirs[fn.name] / "functions" / fn.name / "handler.py"
+        assert handler.is_file(), fn.name
+        assert sizes[fn.name].zipped_bytes > 0 and sizes[fn.name].files > 0
+        staged = {p.name for p in (code_dirs[fn.name] / "functions").iterdir() if p.is_dir()}
+        assert staged == ({fn.name} if fn.code == "own" else {d.name for d in staging.function_dirs(fn)}), fn.name
+        env = lambda_env.lambda_environment(fn, code_dirs[fn.name], tmp_path)
+        assert set(fn.env_names) <= env.keys()
+        assert env["AWS_LAMBDA_FUNCTION_NAME"] and env["POWERTOOLS_TRACE_DISABLED"] == "true"
+
+
+def test_bench_reports_complete_structure_for_one_function(tmp_path):
+    layer_built = (staging.LAYER_DIR / "python").is_dir()
+    res = runner.run([manifest.get("health")], runs=1, shipped_runs=1 if layer_built else 0, warm_n=5,
+                     breakdown=True, warmup=0, stage_root=tmp_path)
+
+    for name in ("bare", "boto3"):
+        base = res["baselines"][name]
+        assert "error" not in base, base
+        assert {"import_ms", "startup_ms", "cold_ms", "rss_kib", "modules_imported", "ratio"} <= base.keys()
+
+    row = res["functions"]["health"]
+    assert "error" not in row, row
+    for key in ("import_ms", "startup_ms", "cold_ms", "rss_kib"):
+        assert {"median", "p90", "min", "n"} <= row[key].keys() and row[key]["n"] == 1
+    assert row["modules_imported"] > 0
+    assert {"import_vs_bare_cold", "import_vs_boto3", "cold_vs_bare_cold"} <= row["ratio"].keys()
+    assert row["package"]["zipped_bytes"] > 0
+    assert row["breakdown"]["direct_ms"] and row["breakdown"]["by_package_ms"]
+
+    assert res["layers"]["shared"]["zipped_bytes"] > 0
+    dep = res["layers"]["dependencies"]
+    if layer_built:
+        assert dep["zipped_bytes"] > 0 and dep["unzipped_bytes"] > dep["zipped_bytes"]
+        assert "error" not in row["nopyc_layer"] and row["nopyc_layer"]["import_ms"]["n"] == 1
+        assert row["ratio"]["nopyc_import_vs_import"] is not None
+    else:
+        assert "error" in dep
+
+    warm = res["warm"]
+    assert "error" not in warm, warm
+    assert warm["status"] == 200 and warm["handler_us"]["n"] == 5 and warm["trivial_us"]["n"] == 5
+    assert warm["ratio_vs_trivial"] is not None
+
+    json.dumps(res)  # what build/bench.json holds
+    text = report.render(res)
+    assert "health" in text and "(bare: json)" in text and "(boto3)" in text
+
+
+def test_importtime_breakdown_parses_direct_imports():
+    stderr = "\n".join([
+        "import time:       100 |        100 | site",
+        "BENCH_IMPORT_BEGIN",
+        "import time:      1000 |       1000 |   pydantic_core",
+        "import time:      2000 |       3000 | pydantic",
+        "import time:       500 |        500 | bazaar.settings",
+        "BENCH_IMPORT_END",
+    ])
+    bd = measure.importtime_breakdown(stderr, "functions.x.handler")
+    assert bd["direct_ms"] == {"pydantic": 3.0, "bazaar.settings": 0.5}
+    assert bd["by_package_ms"] == {"pydantic": 2.0, "pydantic_core": 1.0, "bazaar": 0.5}
