@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable
 
 from bazaar.manifest import Function
+from layers.bytecode import compile_tree, find_interpreter
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
@@ -47,6 +48,7 @@ def _stage(parent: Path, entries: Iterable[tuple[Path, str]]) -> Path:
     """Copy (source file, destination relative path) pairs into ``parent/<content hash>``; return that folder."""
     pairs = sorted(entries, key=lambda e: e[1])
     digest = hashlib.sha256()
+    digest.update(f"bytecode:{find_interpreter() or 'none'}\0".encode())  # with/without .pyc: another asset
     for src, rel in pairs:
         digest.update(rel.encode() + b"\0" + src.read_bytes() + b"\0")
     target = parent / digest.hexdigest()[:16]
@@ -57,6 +59,7 @@ def _stage(parent: Path, entries: Iterable[tuple[Path, str]]) -> Path:
             dest = tmp / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest)
+        compile_tree(tmp)  # ship bytecode for the runtime's Python (no-op without that interpreter)
         try:
             tmp.rename(target)
         except OSError:  # a concurrent synth staged the same content first

@@ -15,4 +15,6 @@ test -d "$out/python/aws_lambda_powertools" || { echo "layer build failed" >&2; 
 # The managed runtime ships boto3/botocore; a lone botocore here would shadow it and mismatch boto3.
 rm -rf "$out"/python/botocore "$out"/python/botocore-*.dist-info "$out"/python/bin
 find "$out/python" -name "__pycache__" -type d -prune -exec rm -rf {} +
+# Bytecode for the runtime's interpreter version (read-only /opt: Lambda can't cache it itself).
+(cd "$here/.." && "${PYTHON:-python3}" -m layers.bytecode "$out/python")
 echo "layer: $(du -sh "$out" | cut -f1) for python$pyver arm64 in $out"

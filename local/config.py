@@ -62,10 +62,12 @@ class Paths:
 
 
 def physical_function_name(name: str) -> str:
-    """The Lambda function name, same convention as the queues (``bazaar-local-get-product``)."""
-    from bazaar.resources import resource_name
+    """The Lambda function name, as infra names it (``bazaar-local-get-product``)."""
+    from bazaar.manifest import BY_NAME
+    from bazaar.resources import function_name, resource_name
 
-    return resource_name(STAGE, name.replace("_", "-"))
+    fn = BY_NAME.get(name)
+    return function_name(STAGE, fn) if fn else resource_name(STAGE, name.replace("_", "-"))
 
 
 def function_arn(name: str) -> str:

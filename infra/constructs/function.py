@@ -10,7 +10,7 @@ from constructs import Construct
 
 from bazaar import runtime
 from bazaar.manifest import Function, Grant
-from bazaar.resources import base_environment, resource_name
+from bazaar.resources import base_environment, function_name
 from infra import assets, grants
 from infra.config import StageConfig
 from infra.nag import acknowledge
@@ -33,10 +33,6 @@ class Network:
     vpc: ec2.IVpc
     subnets: ec2.SubnetSelection
     security_group: ec2.ISecurityGroup
-
-
-def function_name(stage: str, fn: Function) -> str:
-    return resource_name(stage, fn.name.replace("_", "-"))
 
 
 class BazaarFunction(Construct):
@@ -94,3 +90,5 @@ class BazaarFunction(Construct):
         )
         if wildcard_reasons:
             acknowledge(self.role, "AwsSolutions-IAM5", "; ".join(wildcard_reasons), "Resource::*")
+        acknowledge(self.function, "AwsSolutions-L1", f"python{runtime.LAMBDA_PYTHON_VERSION} on purpose: the "
+                    "assets ship bytecode compiled by that interpreter version (bazaar.runtime, layers/bytecode.py)")

@@ -60,6 +60,11 @@ def secret_name(stage: str, name: str) -> str:
     return f"bazaar/{stage}/{name}"
 
 
+def function_name(stage: str, fn: Function) -> str:
+    """The Lambda function's physical name (``bazaar-dev-get-product``), in AWS and locally."""
+    return resource_name(stage, fn.name.replace("_", "-"))
+
+
 def queue_name(stage: str, fn: Function) -> str:
     return resource_name(stage, fn.name.replace("_", "-"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from bazaar.manifest import FUNCTIONS, Function
-from infra.constructs.function import function_name
+from bazaar.resources import function_name
 
 from .conftest import Json, Synth
 

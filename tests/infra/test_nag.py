@@ -9,7 +9,7 @@ from .conftest import Synth
 pytestmark = pytest.mark.infra
 
 # Rules we accept to acknowledge at all (anything else must be fixed, not suppressed).
-ACKNOWLEDGEABLE = {"AwsSolutions-APIG4", "AwsSolutions-COG2", "AwsSolutions-COG8", "AwsSolutions-IAM5",
+ACKNOWLEDGEABLE = {"AwsSolutions-APIG4", "AwsSolutions-COG2", "AwsSolutions-COG8", "AwsSolutions-IAM5", "AwsSolutions-L1",
                    "AwsSolutions-SMG4", "AwsSolutions-SQS3"}
 
 
