@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from bazaar.web.http import http_handler, make_app
 
-app = make_app()
+app = make_app(validation=False)  # no input to validate
 
 
 @lru_cache(maxsize=1)

@@ -20,20 +20,28 @@ _PATTERNS = (
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]+=*"),  # bearer credentials of any shape
     re.compile(r"\bt=\d+,v1=[0-9a-fA-F]+"),  # webhook signature headers
 )
-_SENSITIVE_KEYS = re.compile(r"(?i)(authorization|password|secret|token|signature|cookie|email|e-mail)")
+_SENSITIVE = r"authorization|password|secret|token|signature|cookie|email|e-mail"
+_SENSITIVE_KEYS = re.compile(rf"(?i)({_SENSITIVE})")
+# A sensitive name followed by its value inside free text, e.g. a JSON request body or a query string logged as a
+# string ('"password": "..."', 'token=...', 'Authorization: Basic ...'): keep the name, drop the value.
+_SENSITIVE_PAIR = re.compile(rf'(?i)((?:{_SENSITIVE})[\w\-]*"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s"&,;]+(?:[ \t]+[^\s"&,;]+)?)')
 
 
 def redact(value: Any) -> Any:
     if isinstance(value, str):
         for pattern in _PATTERNS:
             value = pattern.sub(REDACTED, value)
-        return value
+        return _SENSITIVE_PAIR.sub(lambda m: m.group(1) + REDACTED, value)
     if isinstance(value, dict):
         return {k: (REDACTED if isinstance(k, str) and _SENSITIVE_KEYS.search(k) else redact(v))
                 for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
-    return value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    # Anything else is written with str() by the JSON encoder: e.g. the exception object Powertools puts in
+    # stack_trace.value, whose message may quote a token or an address. Redact what would be written.
+    return redact(str(value))
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):
@@ -45,5 +53,7 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(logger_formatter=RedactingFormatter())
-tracer = Tracer()
+# Patch botocore only (DynamoDB, SNS, Secrets Manager calls become subsegments). The default patches every
+# library X-Ray knows at import, which loads pynamodb and more into functions that never use them.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()

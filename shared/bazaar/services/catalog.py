@@ -43,7 +43,9 @@ def _encode(product: Optional[Product], version: int) -> str:
 
 def _decode(entry: str) -> Optional[Product]:
     """The cached product, or None for a tombstone. Raises ValueError on a corrupt entry."""
-    _, _, payload = entry.partition("|")
+    version, sep, payload = entry.partition("|")
+    if not sep or not version.isdigit():  # not "<version>|...": corrupt, not a tombstone
+        raise ValueError("corrupt cache entry")
     return Product(**json.loads(payload)) if payload else None
 
 

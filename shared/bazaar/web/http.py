@@ -2,7 +2,8 @@
 
 Order of checks, cheapest and most fundamental first (before any body is parsed):
 1. body over 64 KiB -> 413;
-2. the caller's groups against the manifest route's groups -> 401 (no identity) / 403;
+2. the caller's groups against the manifest route's groups -> 401 (no identity) / 403; then a body that is not
+   UTF-8 -> 400, a JSON-array body -> 422;
 3. Powertools resolves the route: request validation (400 for malformed JSON/query/header, 422 for the body),
    then the handler; domain errors become problem+json;
 4. state-changing requests write one audit record.
@@ -11,11 +12,13 @@ Order of checks, cheapest and most fundamental first (before any body is parsed)
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any, Callable, Mapping, Optional
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (RequestUnsupportedContentType,
+                                                                     RequestValidationError, ResponseValidationError)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -51,9 +54,12 @@ def _validation_problem(ex: RequestValidationError) -> Response:
     return problem(status, detail, errors=shaped)
 
 
-def make_app() -> APIGatewayHttpResolver:
-    """A resolver with Bazaar's error mapping. Routes are added by the function's handler module."""
-    app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
+def make_app(validation: bool = True) -> APIGatewayHttpResolver:
+    """A resolver with Bazaar's error mapping. Routes are added by the function's handler module.
+
+    ``validation=False`` for routes that take no input: it spares their cold start the validation machinery."""
+    app = APIGatewayHttpResolver(enable_validation=validation,
+                                 response_validation_error_http_code=500 if validation else None)
     app.exception_handler(RequestValidationError)(_validation_problem)
 
     @app.exception_handler(ResponseValidationError)
@@ -65,7 +71,13 @@ def make_app() -> APIGatewayHttpResolver:
     @app.exception_handler(DomainError)
     def _domain_problem(ex: DomainError) -> Response:
         status = STATUS_OF.get(type(ex), 400)
-        return problem(status, ex.detail, title=ex.title if status != 400 else None)
+        # A 422 is a validation error: contract §2 requires errors[] with loc + msg on it.
+        errors = [{"loc": ["body"], "msg": ex.detail, "type": "value_error"}] if status == 422 else None
+        return problem(status, ex.detail, title=ex.title if status != 400 else None, errors=errors)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_media_type(_: RequestUnsupportedContentType) -> Response:
+        return problem(415, "the request body must be application/json")  # Powertools' own 415 is not problem+json
 
     @app.exception_handler(BadCursor)
     def _bad_cursor(ex: BadCursor) -> Response:
@@ -88,8 +100,17 @@ def current_actor(app: APIGatewayHttpResolver) -> Actor:
 def _body_size(event: Mapping[str, Any]) -> int:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
-        return len(body) * 3 // 4
+        return len(body) * 3 // 4 - body[-2:].count("=")  # the decoded size: padding is not content
     return len(body.encode("utf-8", "surrogatepass"))
+
+
+def _is_json_array(text: str) -> bool:
+    """Powertools validates a list's first element against a non-list body model, so ``[{...}, junk]`` would pass
+    as ``{...}``. Every Bazaar request body is a JSON object (contract §3): an array is a 422, not a first item."""
+    try:
+        return text.lstrip().startswith("[") and isinstance(json.loads(text), list)
+    except ValueError:  # not JSON: the resolver answers that (400)
+        return False
 
 
 def _audit_resource(event: Mapping[str, Any], result: Mapping[str, Any]) -> str:
@@ -106,15 +127,22 @@ def http_handler(function_name: str, app: APIGatewayHttpResolver) -> Callable[[d
     changes_state = route.method not in ("GET", "HEAD", "OPTIONS")
 
     def _guard(event: Mapping[str, Any]) -> tuple[Optional[Actor], Optional[dict]]:
+        actor = actor_of(event)  # first, so even a 413 is audited with the caller's sub
         if _body_size(event) > MAX_BODY_BYTES:
-            return None, problem_result(413, f"request body exceeds {MAX_BODY_BYTES} bytes")
+            return actor, problem_result(413, f"request body exceeds {MAX_BODY_BYTES} bytes")
         if route.public:
-            return actor_of(event), None
-        actor = actor_of(event)
+            return actor, None
         if actor is None:
             return None, problem_result(401, "a valid access token is required")
         if not actor.in_any(route.groups):
             return actor, problem_result(403, f"this action needs one of the groups: {', '.join(route.groups)}")
+        try:
+            text = decode_body(event)
+        except ValueError:  # bad base64 or not UTF-8: no JSON in it, and Powertools would raise (500)
+            return actor, problem_result(400, "the request body is not UTF-8 text")
+        if _is_json_array(text):
+            return actor, problem_result(422, "the request body failed validation", errors=[
+                {"loc": ["body"], "msg": "Input should be a JSON object", "type": "model_attributes_type"}])
         return actor, None
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
@@ -122,7 +150,11 @@ def http_handler(function_name: str, app: APIGatewayHttpResolver) -> Callable[[d
     @metrics.log_metrics
     def handler(event: dict, context: LambdaContext) -> dict:
         actor, early = _guard(event)
-        result = early if early is not None else app.resolve(event, context)
+        try:
+            result = early if early is not None else app.resolve(event, context)
+        except Exception:  # our failure, never the client's: still problem+json, still audited
+            logger.exception("unhandled error")
+            result = problem_result(500, "internal error")
         status = int(result.get("statusCode", 200))
         if changes_state:
             audit(actor=actor.sub if actor else None, action=function_name, resource=_audit_resource(event, result),

@@ -13,10 +13,16 @@ from bazaar.domain.identity import Actor
 
 
 def claims_of(event: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+    """The caller's access-token claims, or None.
+
+    API Gateway's JWT authorizer also accepts a Cognito ID token (its ``aud`` is the app client): Bazaar only
+    accepts access tokens, so an ID token counts as no identity (401), in AWS as in the local authorizer."""
     ctx = event.get("requestContext") or {}
     jwt = (ctx.get("authorizer") or {}).get("jwt") or {}
     claims = jwt.get("claims")
-    return claims if isinstance(claims, Mapping) and claims.get("sub") else None
+    if not isinstance(claims, Mapping) or not claims.get("sub") or claims.get("token_use") != "access":
+        return None
+    return claims
 
 
 def parse_groups(raw: Any) -> frozenset[str]:
