@@ -2,21 +2,18 @@
 topic. The event source mapping only delivers INSERTs of ``OUTBOX#`` items. Exactly once per event id; failed
 records are reported so Lambda retries from them, then sends the batch to the on-failure DLQ."""
 
-from functools import lru_cache
-from typing import Any, Callable
+import json
+from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.idempotency import idempotent_function
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar import wiring
-from bazaar.consumers import idempotency
-from bazaar.observability import logger, tracer
+from bazaar.consumers import batch_handler, exactly_once
+from bazaar.observability import logger
 from bazaar.schemas.events import EventMessage
 
 NAME = "publish_events"
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def publish(message: dict[str, Any]) -> dict[str, Any]:
@@ -25,20 +22,14 @@ def publish(message: dict[str, Any]) -> dict[str, Any]:
     return {"message_id": message_id}
 
 
-@lru_cache(maxsize=1)
-def _publish_once() -> Callable[..., dict[str, Any]]:
-    persistence, config = idempotency(NAME)
-    return idempotent_function(data_keyword_argument="message", config=config, persistence_store=persistence)(publish)
+publish_once = exactly_once(NAME, publish)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
     image = (record.dynamodb.new_image if record.dynamodb else None) or {}
-    message = EventMessage.model_validate_json(image["payload"])
-    _publish_once()(message=message.model_dump())
+    payload = image["payload"]
+    EventMessage.model_validate_json(payload)  # refuse to relay a malformed event (fails to the DLQ)
+    publish_once(json.loads(payload))  # relayed as written: fields this version doesn't know survive
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict, context: LambdaContext) -> dict:
-    idempotency(NAME)[1].register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+handler = batch_handler(NAME, EventType.DynamoDBStreams, record_handler)

@@ -24,7 +24,8 @@ _SENSITIVE = r"authorization|password|secret|token|signature|cookie|email|e-mail
 _SENSITIVE_KEYS = re.compile(rf"(?i)({_SENSITIVE})")
 # A sensitive name followed by its value inside free text, e.g. a JSON request body or a query string logged as a
 # string ('"password": "..."', 'token=...', 'Authorization: Basic ...'): keep the name, drop the value.
-_SENSITIVE_PAIR = re.compile(rf'(?i)((?:{_SENSITIVE})[\w\-]*"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s"&,;]+(?:[ \t]+[^\s"&,;]+)?)')
+_SENSITIVE_PAIR = re.compile(rf'(?i)((?:{_SENSITIVE})[\w\-]*"?\s*[:=]\s*)'  # the name and its separator
+                             r'("(?:[^"\\]|\\.)*"|[^\s"&,;]+(?:[ \t]+[^\s"&,;]+)?)')  # a quoted or bare value
 
 
 def redact(value: Any) -> Any:

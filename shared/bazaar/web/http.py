@@ -113,6 +113,16 @@ def _is_json_array(text: str) -> bool:
         return False
 
 
+def _is_json_media_type(event: Mapping[str, Any]) -> bool:
+    """Bodies are JSON. Powertools would also parse form and multipart bodies into the model: refuse those (415).
+    A body without a content type is read as JSON (lenient to clients that omit it)."""
+    headers = event.get("headers") or {}
+    value = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    media_type = value.split(";", 1)[0].strip().lower()
+    return media_type in ("", "application/json") or (media_type.startswith("application/")
+                                                      and media_type.endswith("+json"))
+
+
 def _audit_resource(event: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
     return headers.get("location") or event.get("rawPath") or "-"
@@ -136,6 +146,8 @@ def http_handler(function_name: str, app: APIGatewayHttpResolver) -> Callable[[d
             return None, problem_result(401, "a valid access token is required")
         if not actor.in_any(route.groups):
             return actor, problem_result(403, f"this action needs one of the groups: {', '.join(route.groups)}")
+        if event.get("body") and not _is_json_media_type(event):
+            return actor, problem_result(415, "send the request body as application/json")
         try:
             text = decode_body(event)
         except ValueError:  # bad base64 or not UTF-8: no JSON in it, and Powertools would raise (500)

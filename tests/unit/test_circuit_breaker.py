@@ -1,0 +1,91 @@
+"""The cache's circuit breaker (bazaar.adapters.cache.CircuitBreaker) and fail-open wrapper, with a fake clock."""
+
+from __future__ import annotations
+
+import redis
+
+from bazaar.adapters.cache import CircuitBreaker, ValkeyCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_opens_after_threshold_failures_and_closes_after_cool_down() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=3, cool_down_s=10, clock=clock)
+    breaker.failure()
+    breaker.failure()
+    assert not breaker.is_open
+    breaker.failure()
+    assert breaker.is_open
+    clock.now += 9.99
+    assert breaker.is_open
+    clock.now += 0.01
+    assert not breaker.is_open
+
+
+def test_success_resets_the_count() -> None:
+    breaker = CircuitBreaker(failure_threshold=3, cool_down_s=10, clock=Clock())
+    for _ in range(5):
+        breaker.failure()
+        breaker.failure()
+        breaker.success()
+    assert not breaker.is_open
+
+
+def test_reopens_after_cool_down_when_failures_continue() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=2, cool_down_s=5, clock=clock)
+    breaker.failure()
+    breaker.failure()
+    clock.now += 5
+    assert not breaker.is_open
+    breaker.failure()
+    breaker.failure()
+    assert breaker.is_open
+    clock.now += 4
+    assert breaker.is_open
+
+
+class BrokenClient:
+    """A redis client whose every call fails like an unreachable server; counts the attempts."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def register_script(self, script):
+        def run(keys, args):
+            self.calls += 1
+            raise redis.exceptions.TimeoutError("Timeout reading from socket")
+        return run
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            self.calls += 1
+            raise redis.exceptions.ConnectionError("Error 111 connecting")
+        return fail
+
+
+def test_cache_fails_open_and_stops_calling_once_open() -> None:
+    clock = Clock()
+    client = BrokenClient()
+    breaker = CircuitBreaker(failure_threshold=3, cool_down_s=10, clock=clock)
+    cache = ValkeyCache(client, breaker)  # type: ignore[arg-type]
+    assert cache.get("k") is None
+    assert cache.set_if_newer("k", 2, "2|{}", 60) is False
+    assert cache.incr("g") is None
+    assert client.calls == 3
+    # open: no more calls, same fail-open answers
+    assert cache.get("k") is None
+    assert cache.set_if_absent("k", "v", 60) is None
+    assert cache.delete("k") is False
+    assert cache.set_if_newer("k", 2, "2|{}", 60) is False
+    assert client.calls == 3
+    clock.now += 10
+    assert cache.get("k") is None
+    assert client.calls == 4
