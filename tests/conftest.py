@@ -27,6 +27,9 @@ def moto_url() -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from moto.server import ThreadedMotoServer
 
+    from local.moto_patches import make_transactions_atomic
+
+    make_transactions_atomic()  # DynamoDB's transaction isolation, as the local stack's moto has it
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     url = "http://%s:%d" % server.get_host_and_port()

@@ -127,29 +127,6 @@ def logs() -> Iterator[LogCapture]:
 
 
 @pytest.fixture
-def atomic_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make moto's TransactWriteItems atomic across concurrent requests, as DynamoDB's are.
-
-    moto snapshots the whole table before a transaction and, when a condition fails, restores that snapshot; with
-    the threaded server and no lock, a failed transaction thereby undoes another request's committed write (seen
-    as two PATCH 200s with the same version). The server runs in this process, so one lock around the backend
-    method gives the real service's isolation, leaving Bazaar's own concurrency control under test.
-    """
-    import threading
-
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.Lock()
-    original = DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self, transact_items):  # type: ignore[no-untyped-def]
-        with lock:
-            return original(self, transact_items)
-
-    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact_write_items)
-
-
-@pytest.fixture
 def dead_cache_url() -> Iterator[str]:
     """A cache URL where connections are refused: the port is bound but never listened on, and held for the whole
     test, so no other process on the machine can start listening there meanwhile."""

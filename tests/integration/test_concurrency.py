@@ -14,7 +14,6 @@ THREADS = 8
 
 # Every thread sends the same request (apart from its requestId): the function modules are shared by the threads
 # here, whereas Lambda runs one request per container at a time.
-pytestmark = pytest.mark.usefixtures("atomic_transactions")
 
 
 def _race(api: Api, pid: str, body: dict, headers: dict | None = None) -> list[Result]:
