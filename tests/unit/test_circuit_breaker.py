@@ -44,8 +44,20 @@ def test_reopens_after_cool_down_when_failures_continue() -> None:
     breaker.failure()
     breaker.failure()
     clock.now += 5
-    assert not breaker.is_open
+    assert not breaker.is_open  # half-open: one probe goes through
     breaker.failure()
+    assert breaker.is_open  # the probe failed: open again at once, no second timeout paid
+
+
+def test_a_successful_probe_closes_it() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=2, cool_down_s=5, clock=clock)
+    breaker.failure()
+    breaker.failure()
+    clock.now += 5
+    breaker.success()
+    breaker.failure()
+    assert not breaker.is_open  # closed again: back to counting up to the threshold
     breaker.failure()
     assert breaker.is_open
     clock.now += 4

@@ -81,8 +81,9 @@ def test_if_match_that_matches(product: Product, header: str | None) -> None:
 
 
 @pytest.mark.parametrize("header", ['"{id}.2"', '"{id}.0"', '"{id}.1"x"{id}.3"', "{id}.1",
-                                    '"other.1"', "", '"{id}.1"x'],
-                         ids=["newer", "older", "garbled-list", "unquoted", "other-id", "empty", "trailing-junk"])
+                                    '"other.1"', "", '"{id}.1"x', 'W/"{id}.1"'],
+                         ids=["newer", "older", "garbled-list", "unquoted", "other-id", "empty", "trailing-junk",
+                              "weak"])
 def test_if_match_that_does_not_match(product: Product, header: str) -> None:
     with pytest.raises(PreconditionFailed):
         catalog.ensure_precondition(product, header.replace("{id}", product.product_id))

@@ -32,6 +32,10 @@ return 1
 
 
 class CircuitBreaker:
+    """Closed -> open after ``failure_threshold`` consecutive failures; after ``cool_down_s`` it is half-open:
+    the next call is a probe, whose success closes it and whose failure re-opens it at once (a hung cache then
+    costs one timeout per cool-down per container, not ``failure_threshold`` of them)."""
+
     def __init__(self, failure_threshold: int = 3, cool_down_s: float = 10.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.failure_threshold = failure_threshold
@@ -39,6 +43,7 @@ class CircuitBreaker:
         self._clock = clock
         self._failures = 0
         self._open_until = 0.0
+        self._tripped = False  # opened since the last success: the next failure after the cool-down re-opens
         self._lock = threading.Lock()
 
     @property
@@ -48,13 +53,15 @@ class CircuitBreaker:
     def success(self) -> None:
         with self._lock:
             self._failures = 0
+            self._tripped = False
 
     def failure(self) -> None:
         with self._lock:
             self._failures += 1
-            if self._failures >= self.failure_threshold:
+            if self._tripped or self._failures >= self.failure_threshold:
                 self._open_until = self._clock() + self.cool_down_s
                 self._failures = 0
+                self._tripped = True
 
 
 class ValkeyCache:

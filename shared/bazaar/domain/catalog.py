@@ -64,14 +64,15 @@ def ensure_can_change(product: Product, actor: Actor) -> None:
 
 
 def ensure_precondition(product: Product, if_match: Optional[str]) -> None:
-    """RFC 9110 If-Match: ``*`` or a list of entity tags, one of which must be the current one."""
+    """RFC 9110 If-Match: ``*`` or a list of entity tags, one of which must be the current one (strong
+    comparison: a weak tag never matches, since it cannot promise the exact representation being changed)."""
     if if_match is None:
         return
     tags = [t.strip() for t in if_match.split(",")]
     if "*" in tags:
         return
     current = product.etag
-    if not any(t == current or t == "W/" + current for t in tags):
+    if current not in tags:
         raise PreconditionFailed("the product has changed since the given ETag")
 
 

@@ -13,6 +13,10 @@ class StaleVersion(Exception):
     """The stored item moved on (or vanished) between read and conditional write."""
 
 
+class InvalidPosition(ValueError):
+    """A list position (from a cursor) that is not one the repository could have produced."""
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[Product]

@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bazaar import manifest
 from bazaar.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound, PreconditionFailed
 from bazaar.domain.identity import Actor
+from bazaar.domain.ports import InvalidPosition
 from bazaar.observability import logger, metrics, tracer
 from bazaar.settings import MAX_BODY_BYTES
 from bazaar.web.audit import audit
@@ -79,9 +80,9 @@ def make_app(validation: bool = True) -> APIGatewayHttpResolver:
     def _unsupported_media_type(_: RequestUnsupportedContentType) -> Response:
         return problem(415, "the request body must be application/json")  # Powertools' own 415 is not problem+json
 
-    @app.exception_handler(BadCursor)
-    def _bad_cursor(ex: BadCursor) -> Response:
-        return problem(400, str(ex), title="Bad Request")
+    @app.exception_handler([BadCursor, InvalidPosition])
+    def _bad_cursor(ex: ValueError) -> Response:
+        return problem(400, "malformed cursor" if isinstance(ex, InvalidPosition) else str(ex), title="Bad Request")
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:

@@ -13,7 +13,7 @@ from bazaar.adapters.dynamo.models import ProductItem, bind, product_keys
 from bazaar.adapters.dynamo.outbox import outbox_item
 from bazaar.domain.catalog import Product
 from bazaar.domain.events import DomainEvent
-from bazaar.domain.ports import Page, StaleVersion
+from bazaar.domain.ports import InvalidPosition, Page, StaleVersion
 
 ALL_PRODUCTS = "PRODUCTS"
 _PRODUCT_FIELDS = tuple(Product.__dataclass_fields__)
@@ -98,6 +98,8 @@ class DynamoProductRepository:
         self._transact(write)
 
     def list(self, seller_id: Optional[str], limit: int, start: Optional[dict[str, Any]]) -> Page:
+        if start is not None and not valid_position(start, by_seller=bool(seller_id)):
+            raise InvalidPosition("not a position in this listing")
         index = ProductItem.by_seller if seller_id else ProductItem.by_time
         partition = seller_partition(seller_id) if seller_id else ALL_PRODUCTS
         # One extra item tells whether another page exists, so the last page never carries a dead cursor.
