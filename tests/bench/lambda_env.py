@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from bazaar.manifest import GRANT_ENV, Function
-from bazaar.resources import base_environment, resource_name
+from bazaar.resources import base_environment, function_name
 from bazaar.runtime import LAMBDA_PYTHON_VERSION
 
 STAGE = "bench"
@@ -33,20 +33,9 @@ def lambda_environment(fn: Function, code_dir: Path, home: Path) -> dict[str, st
 
     ``home`` is an empty directory: botocore must not find the developer's ``~/.aws`` files.
     """
-    physical = resource_name(STAGE, fn.name.replace("_", "-"))
+    physical = function_name(STAGE, fn)
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "TZ": ":UTC",
-        "HOME": str(home),
-        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_SESSION_TOKEN": "bench",
+        **reference_environment(home),
         "AWS_EXECUTION_ENV": f"AWS_Lambda_python{LAMBDA_PYTHON_VERSION}",
         "AWS_LAMBDA_FUNCTION_NAME": physical,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
