@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from local.config import Paths
 
 
-class NotRunning(RuntimeError):
-    pass
+class CommandError(RuntimeError):
+    """A command that cannot do its job: printed as ``error: ...`` with exit code 1."""
+
+
+def command(func: Callable[..., None]) -> Callable[..., int]:
+    @functools.wraps(func)
+    def run(*args: Any) -> int:
+        try:
+            func(*args)
+        except CommandError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
+
+    return run
 
 
 def read_stack() -> dict[str, Any]:
@@ -18,20 +32,16 @@ def read_stack() -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise NotRunning(f"no {path}: the local stack is not running (start it with `make run`)") from None
+        raise CommandError(f"no {path}: the local stack is not running (start it with `make run`)") from None
 
 
-def token(username: str) -> int:
+@command
+def token(username: str) -> None:
     """Cognito InitiateAuth (USER_PASSWORD_AUTH) against the stack's moto; prints the access token."""
-    try:
-        stack = read_stack()
-    except NotRunning as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    stack = read_stack()
     users = {u["username"]: u for u in stack["users"]}
     if username not in users:
-        print(f"error: unknown user {username!r}; seeded users: {', '.join(users)}", file=sys.stderr)
-        return 1
+        raise CommandError(f"unknown user {username!r}; seeded users: {', '.join(users)}")
     from local.provision import client
 
     idp = client("cognito-idp", stack["aws_endpoint_url"])
@@ -39,23 +49,17 @@ def token(username: str) -> int:
         auth = idp.initiate_auth(ClientId=stack["user_pool_client_id"], AuthFlow="USER_PASSWORD_AUTH",
                                  AuthParameters={"USERNAME": username, "PASSWORD": users[username]["password"]})
     except Exception as exc:
-        print(f"error: sign-in failed ({type(exc).__name__}); is the stack still running?", file=sys.stderr)
-        return 1
+        raise CommandError(f"sign-in failed ({type(exc).__name__}); is the stack still running?") from None
     print(auth["AuthenticationResult"]["AccessToken"])
-    return 0
 
 
-def redrive(function: str) -> int:
+@command
+def redrive(function: str) -> None:
     """DLQ -> source queue by receive/send/delete (moto lacks StartMessageMoveTask, recipes §4)."""
-    try:
-        stack = read_stack()
-    except NotRunning as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    stack = read_stack()
     queues = stack.get("queues", {})
     if function not in queues:
-        print(f"error: {function!r} is not a queue consumer; choose one of: {', '.join(queues)}", file=sys.stderr)
-        return 1
+        raise CommandError(f"{function!r} is not a queue consumer; choose one of: {', '.join(queues)}")
     from local.provision import client
 
     sqs = client("sqs", stack["aws_endpoint_url"])
@@ -72,4 +76,3 @@ def redrive(function: str) -> int:
             sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
             moved += 1
     print(f"moved {moved} message(s) from {function}'s DLQ back to its queue")
-    return 0
