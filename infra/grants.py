@@ -29,17 +29,16 @@ class GrantTargets:
     cache_url: str  # rediss://<endpoint>:<port>
 
 
-TABLE_READ_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
-                      "dynamodb:GetItem", "dynamodb:Query")
-# TransactWriteItems is authorized per item as Put/Update/Delete/ConditionCheckItem.
-TABLE_WRITE_ACTIONS = ("dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
-                       "dynamodb:PutItem", "dynamodb:UpdateItem")
+# Exactly what the adapters call (pynamodb 6 sends no DescribeTable for get/query/transactions).
+TABLE_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
+# TransactWriteItems is authorized per item as Put/Update/Delete (conditions ride on those items).
+TABLE_WRITE_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 IDEMPOTENCY_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
                   "dynamodb:ListStreams")
 KEY_DECRYPT = ("kms:Decrypt", "kms:DescribeKey")
 KEY_ENCRYPT = ("kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo")
-SECRET_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
+SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
 PUBLISH_ACTIONS = ("sns:Publish",)
 
 

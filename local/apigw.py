@@ -20,7 +20,6 @@ from local.config import ACCOUNT_ID
 API_ID = "local"
 DOMAIN_PREFIX = "local"
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # HTTP API payload quota
-MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invoke quota (request and response)
 
 NOT_FOUND = (404, {"message": "Not Found"})
 UNAUTHORIZED = (401, {"message": "Unauthorized"})

@@ -86,10 +86,12 @@ class JwtAuthorizer:
         """The token's claims, unmodified. Raises ``Unauthorized``."""
         if not authorization:
             raise Unauthorized("no Authorization header")
-        scheme, _, token = authorization.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("not a Bearer token")
+        # As API Gateway: the token alone, or the token prefixed with "Bearer ".
+        value = authorization.strip()
+        scheme, _, rest = value.partition(" ")
+        token = rest.strip() if scheme.lower() == "bearer" else value
+        if not token or " " in token:
+            raise Unauthorized("not a token")
         try:
             header = jwt.get_unverified_header(token)
         except JOSEError as exc:

@@ -64,6 +64,14 @@ def redrive(function: str) -> None:
 
     sqs = client("sqs", stack["aws_endpoint_url"])
     source, dlq = queues[function]["url"], queues[function]["dlq_url"]
+    try:
+        moved = _move_all(sqs, source, dlq)
+    except Exception as exc:  # messages already moved stay moved: each is sent before it is deleted
+        raise CommandError(f"redrive failed ({type(exc).__name__}); is the stack still running?") from None
+    print(f"moved {moved} message(s) from {function}'s DLQ back to its queue")
+
+
+def _move_all(sqs: Any, source: str, dlq: str) -> int:
     moved = 0
     while True:
         messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=0,
@@ -75,4 +83,4 @@ def redrive(function: str) -> None:
                              MessageAttributes=m.get("MessageAttributes") or {})
             sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
             moved += 1
-    print(f"moved {moved} message(s) from {function}'s DLQ back to its queue")
+    return moved

@@ -81,6 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
     # added ~40 ms to every response.
     disable_nagle_algorithm = True
     wbufsize = 64 * 1024
+    timeout = 30  # a client that declares more body than it sends must not hold a thread forever
     server: "GatewayServer"
 
     def log_message(self, format: str, *args: object) -> None:  # our own one-line log instead
@@ -102,7 +103,10 @@ class _Handler(BaseHTTPRequestHandler):
             gateway.log(self.command, raw_path, 413, (time.monotonic() - t0) * 1000, "-", "")
             return
         except ValueError:
+            # The framing is unknown: what follows can't be trusted as the next request (no smuggling).
+            self.close_connection = True
             self._send(apigw.json_response(400, {"message": "Bad Request"}))
+            gateway.log(self.command, raw_path, 400, (time.monotonic() - t0) * 1000, "-", "bad framing")
             return
         req = apigw.HttpRequest(
             method=self.command, raw_path=raw_path or "/", raw_query=raw_query, headers=list(self.headers.items()),
@@ -118,13 +122,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            chunks = []
+            chunks, total = [], 0
             while True:
                 size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size < 0:
+                    raise ValueError("negative chunk size")
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     return b"".join(chunks)
+                total += size
+                if total > apigw.MAX_REQUEST_BYTES:
+                    self.close_connection = True
+                    raise _TooLarge()
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
         length = int(self.headers.get("content-length") or 0)

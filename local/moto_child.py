@@ -30,9 +30,10 @@ def main() -> None:
 
     from moto.server import ThreadedMotoServer
 
-    from local.moto_patches import make_transactions_atomic
+    from local.moto_patches import bound_stream_iterators, make_transactions_atomic
 
     make_transactions_atomic()
+    bound_stream_iterators()
 
     server = ThreadedMotoServer(ip_address=args.host, port=0, verbose=False)
     server.start()

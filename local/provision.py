@@ -17,7 +17,7 @@ import boto3
 from botocore.config import Config
 
 from bazaar import manifest, resources
-from bazaar.manifest import GRANT_ENV, Function, Grant
+from bazaar.manifest import GRANT_ENV, Function
 from local.config import DUMMY_CREDENTIALS, REGION, STAGE
 
 # Seeded on every start (contract §1: at least two customers, two sellers, one admin).
@@ -204,8 +204,3 @@ def _secrets(out: Provisioned) -> None:
         secret_id = resources.secret_name(STAGE, name)
         sm.create_secret(Name=secret_id, SecretString=value, KmsKeyId=key_id)
         out.secret_ids[name] = secret_id
-
-
-def grant_names() -> set[str]:
-    """Every grant variable the manifest uses (tests assert the local stack can provide all of them)."""
-    return {GRANT_ENV[g] for fn in manifest.FUNCTIONS for g in fn.grants} | {GRANT_ENV[g] for g in Grant}

@@ -144,7 +144,9 @@ def _read_exact(fd: int, n: int, deadline: float) -> bytes:
     chunks, left = [], n
     while left:
         wait = deadline - time.monotonic()
-        if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+        poller = select.poll()  # poll, not select: select() refuses descriptors >= 1024 (many open sockets)
+        poller.register(fd, select.POLLIN)
+        if wait <= 0 or not poller.poll(wait * 1000):
             raise InvokeTimeout()
         chunk = os.read(fd, left)
         if not chunk:
@@ -262,6 +264,7 @@ class LambdaRuntime:
         self.max_workers = max_workers
         self._closed = False
         self._retired: list[subprocess.Popen] = []
+        self._retired_lock = threading.Lock()  # appended by request threads, pruned by the watcher thread
         self._code_lock = threading.Lock()
         self._stale_code: set[str] = set(self._pools)  # code dirs (re)built lazily before a cold start
         code_root.mkdir(parents=True, exist_ok=True)
@@ -322,7 +325,8 @@ class LambdaRuntime:
             worker.kill()
         else:
             worker.close()  # exits on EOF; reaped at shutdown or by reap()
-            self._retired.append(worker.proc)
+            with self._retired_lock:
+                self._retired.append(worker.proc)
 
     # --- invoke --------------------------------------------------------------------------------------------
     def invoke(self, name: str, event: dict[str, Any], trace_id: Optional[str] = None) -> InvokeResult:
@@ -332,7 +336,11 @@ class LambdaRuntime:
         t0 = time.monotonic()
         worker, cold = self._acquire(pool)
         if cold:
-            init_error = worker.wait_ready()
+            try:
+                init_error = worker.wait_ready()
+            except BaseException:  # never leave a worker marked busy: its slot would be lost for good
+                self._release(pool, worker, healthy=False)
+                raise
             if init_error is not None:
                 self._release(pool, worker, healthy=False)
                 return InvokeResult(False, error=init_error, cold=True, request_id=request_id,
@@ -355,6 +363,9 @@ class LambdaRuntime:
                                          "errorMessage": message})
             result = InvokeResult(False, error={"errorType": "Runtime.ExitError", "errorMessage": message},
                                   cold=cold, request_id=request_id)
+        except BaseException:  # a protocol or OS error: the environment can't be trusted, but its slot is freed
+            self._release(pool, worker, healthy=False)
+            raise
         self._release(pool, worker, healthy)
         result.duration_ms = (time.monotonic() - t0) * 1000
         return result
@@ -388,7 +399,8 @@ class LambdaRuntime:
                 pool.idle = [w for w in pool.idle if w not in stale]
             for worker in stale:
                 self._retire(worker, kill=False)
-        self._retired = [p for p in self._retired if p.poll() is None]
+        with self._retired_lock:
+            self._retired = [p for p in self._retired if p.poll() is None]
 
     def workers(self) -> dict[str, list[int]]:
         """Live worker pids per function (diagnostics, tests, the RSS report)."""

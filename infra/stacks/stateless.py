@@ -110,7 +110,8 @@ class StatelessStack(Stack):
                                             burst_limit=self.cfg.api_throttle_burst),
             detailed_metrics_enabled=True,
             access_log_settings=_AccessLogs(access_logs) if self.cfg.access_logs else None)
-        # Access tokens carry `client_id`, ID tokens `aud`: HTTP API JWT authorizers check either against this.
+        # Access tokens carry `client_id`, ID tokens `aud`: HTTP API JWT authorizers accept either against this.
+        # Bazaar accepts access tokens only: bazaar.web.identity treats an ID token as no identity (401).
         jwt = HttpJwtAuthorizer("Jwt", data.user_pool.user_pool_provider_url,
                                 jwt_audience=[data.user_pool_client.user_pool_client_id])
         public = apigw.HttpNoneAuthorizer()

@@ -179,3 +179,17 @@ def test_body_over_the_http_api_limit_is_413_before_it_is_read(stack):
         head = s.recv(4096).decode()
     assert head.startswith("HTTP/1.1 413")
     assert head.endswith('{"message":"Request Entity Too Large"}')
+
+
+def test_bad_framing_closes_the_connection_so_a_body_is_never_a_second_request(stack):
+    import socket
+
+    raw = (b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n"
+           b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as sock:
+        sock.sendall(raw)
+        received = b""
+        while chunk := sock.recv(65536):  # the gateway closes the connection after its one answer
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 400")
+    assert received.count(b"HTTP/1.1 ") == 1

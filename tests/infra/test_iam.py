@@ -29,11 +29,9 @@ STAR_RESOURCE_ALLOWED = {
 
 # What each grant must allow (the spec, independent of infra/grants.py).
 GRANT_ACTIONS: dict[Grant, set[str]] = {
-    Grant.TABLE_READ: {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
-                       "dynamodb:DescribeTable", "kms:Decrypt", "kms:DescribeKey"},
-    Grant.TABLE_WRITE: {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-                        "dynamodb:ConditionCheckItem", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt",
-                        "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"},
+    Grant.TABLE_READ: {"dynamodb:GetItem", "dynamodb:Query", "kms:Decrypt", "kms:DescribeKey"},
+    Grant.TABLE_WRITE: {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "kms:Decrypt",
+                        "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"},
     Grant.IDEMPOTENCY: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                         "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom",
                         "kms:ReEncryptTo"},
@@ -41,16 +39,14 @@ GRANT_ACTIONS: dict[Grant, set[str]] = {
                          "dynamodb:ListStreams", "kms:Decrypt", "kms:DescribeKey"},
     Grant.EVENTS_PUBLISH: {"sns:Publish", "kms:Decrypt", "kms:GenerateDataKey"},
     Grant.CACHE: set(STAR_RESOURCE_ALLOWED) - {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
-    Grant.CURSOR_KEY: {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt",
-                       "kms:DescribeKey"},
-    Grant.WEBHOOK_SECRET: {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt",
-                           "kms:DescribeKey"},
+    Grant.CURSOR_KEY: {"secretsmanager:GetSecretValue", "kms:Decrypt", "kms:DescribeKey"},
+    Grant.WEBHOOK_SECRET: {"secretsmanager:GetSecretValue", "kms:Decrypt", "kms:DescribeKey"},
 }
 BASELINE = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 QUEUE_CONSUMER = {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage",
                   "sqs:GetQueueAttributes"}
 STREAM_DLQ_SENDER = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
-WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}  # none may leak
 
 
 def identity_statements(s: Synth) -> list[tuple[str, Json]]:
