@@ -14,9 +14,10 @@ import time
 from typing import Any, Callable, Optional
 
 from bazaar.manifest import Function
+from local.batch_response import failed_item_ids
 from local.config import REGION
 from local.provision import Queue
-from local.runtime import InvokeResult, LambdaRuntime
+from local.runtime import LambdaRuntime
 
 LONG_POLL_S = 1
 
@@ -51,25 +52,6 @@ def lambda_sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]
     if message.get("MD5OfMessageAttributes"):
         record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
     return record
-
-
-def failed_item_ids(result: InvokeResult, all_ids: list[str]) -> set[str]:
-    """The ids to retry. A failed invoke, or a malformed/unknown itemIdentifier, fails the whole batch (AWS)."""
-    if not result.ok:
-        return set(all_ids)
-    payload = result.payload
-    if not isinstance(payload, dict) or not payload.get("batchItemFailures"):
-        return set()  # null, {} or [] all mean: every message succeeded
-    failures = payload["batchItemFailures"]
-    if not isinstance(failures, list):
-        return set(all_ids)
-    ids = set()
-    for item in failures:
-        ident = item.get("itemIdentifier") if isinstance(item, dict) else None
-        if not isinstance(ident, str) or ident not in all_ids:
-            return set(all_ids)
-        ids.add(ident)
-    return ids
 
 
 class SqsPoller(threading.Thread):

@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 
 from bazaar import resources
 from bazaar.manifest import Function
+from local.batch_response import failed_item_ids
 from local.config import REGION, function_arn
 from local.provision import Queue
 from local.runtime import InvokeResult, LambdaRuntime
@@ -77,22 +78,9 @@ def matches_filter(record: dict[str, Any], pk_prefix: str, pk_name: str = resour
 
 def first_failed_index(result: InvokeResult, batch: list[dict[str, Any]]) -> Optional[int]:
     """None: all succeeded. Else the index to retry from (0 = whole batch)."""
-    if not result.ok:
-        return 0
-    payload = result.payload
-    if not isinstance(payload, dict) or not payload.get("batchItemFailures"):
-        return None
     seqs = [r["dynamodb"]["SequenceNumber"] for r in batch]
-    failures = payload["batchItemFailures"]
-    if not isinstance(failures, list):
-        return 0
-    indexes = []
-    for item in failures:
-        ident = item.get("itemIdentifier") if isinstance(item, dict) else None
-        if ident not in seqs:
-            return 0  # unknown or empty identifier: the whole batch failed (AWS)
-        indexes.append(seqs.index(ident))
-    return min(indexes)
+    failed = failed_item_ids(result, seqs)
+    return min(seqs.index(s) for s in failed) if failed else None
 
 
 class StreamPoller(threading.Thread):
