@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-
 from tests.integration.api import SELLER, Api, Result
 
 THREADS = 8
