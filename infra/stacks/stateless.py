@@ -6,12 +6,13 @@ import json
 
 import jsii
 from aws_cdk import CfnOutput, Stack, aws_apigateway as apigw_v1, aws_apigatewayv2 as apigw, \
-    aws_lambda as lambda_, aws_logs as logs, aws_sns as sns, aws_sns_subscriptions as subs
+    aws_lambda as lambda_, aws_logs as logs, aws_sns as sns, aws_sns_subscriptions as subs, aws_sqs as sqs
 from aws_cdk.aws_apigatewayv2_authorizers import HttpJwtAuthorizer
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from bazaar import manifest, resources
+from bazaar.manifest import Function
 from infra import assets
 from infra.config import StageConfig
 from infra.constructs.alarms import Alarms
@@ -134,16 +135,19 @@ class StatelessStack(Stack):
             fn = self.functions[spec.name]
             cq = ConsumerQueue(self, f"{_camel(spec.name)}Queue", stage=self.cfg.stage, spec=spec, function=fn.function,
                                topic=self.events_topic, removal_policy=self.cfg.removal_policy)
-            self.alarms.dlq_not_empty(f"{_camel(spec.name)}DlqNotEmpty", resources.dlq_name(self.cfg.stage, spec),
-                                      cq.dlq.metric_approximate_number_of_messages_visible(period=self.alarms.period))
+            self._alarm_on_dlq(spec, cq.dlq)
         for spec in manifest.stream_consumers():
             fn = self.functions[spec.name]
             sc = StreamConsumer(self, f"{_camel(spec.name)}Stream", stage=self.cfg.stage, spec=spec,
                                 function=fn.function, table=data.table, removal_policy=self.cfg.removal_policy)
-            self.alarms.dlq_not_empty(f"{_camel(spec.name)}DlqNotEmpty", resources.dlq_name(self.cfg.stage, spec),
-                                      sc.dlq.metric_approximate_number_of_messages_visible(period=self.alarms.period))
+            self._alarm_on_dlq(spec, sc.dlq)
             self.alarms.iterator_age(f"{_camel(spec.name)}IteratorAge", spec.name, fn.function.metric(
                 "IteratorAge", statistic="Maximum", period=self.alarms.period))
+
+    def _alarm_on_dlq(self, spec: Function, dlq: sqs.IQueue) -> None:
+        """Every consumer's DLQ alarms on its first message: nothing is dropped silently."""
+        self.alarms.dlq_not_empty(f"{_camel(spec.name)}DlqNotEmpty", resources.dlq_name(self.cfg.stage, spec),
+                                  dlq.metric_approximate_number_of_messages_visible(period=self.alarms.period))
 
 
 def _camel(name: str) -> str:
