@@ -131,11 +131,17 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
 def write_settings(local_dir: Path, **values: Any) -> FaultSettings:
     """Change a running stack's faults (merged into what the file already says). Returns the file's settings."""
     path = Path(local_dir) / SETTINGS_FILE
-    current: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    current = read_settings(local_dir)
     current.update(values)
     settings = FaultSettings().merged(current)  # validate before anything is written
     _write_json(path, {k: v for k, v in asdict(settings).items() if k in current})
     return settings
+
+
+def read_settings(local_dir: Path) -> dict[str, Any]:
+    """The run-time overrides in effect (empty: the environment's settings apply)."""
+    path = Path(local_dir) / SETTINGS_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def clear_settings(local_dir: Path) -> None:
