@@ -21,6 +21,7 @@ Effect = Callable[[dict[str, Any]], dict[str, Any]]
 _wrapped_effects: list[Any] = []  # lru-cached wrappers, forgotten by reset()
 
 
+_contexts: dict[str, LambdaContext] = {}  # the current invocation's context, per function
 _layers: dict[tuple[str, str, str], tuple[DynamoDBPersistenceLayer, IdempotencyConfig]] = {}
 
 
@@ -43,6 +44,8 @@ def idempotency(function_name: str, key_jmespath: str = EVENT_KEY,
         config = IdempotencyConfig(event_key_jmespath=key_jmespath, raise_on_no_idempotency_key=True,
                                    payload_validation_jmespath=payload_jmespath,
                                    expires_after_seconds=IDEMPOTENCY_TTL_S)
+        if function_name in _contexts:  # created mid-invocation: it learns the deadline too
+            config.register_lambda_context(_contexts[function_name])
         _layers[key] = (persistence, config)
     return _layers[key]
 
@@ -72,6 +75,7 @@ def exactly_once(function_name: str, effect: Effect, key_jmespath: str = EVENT_K
 def reset() -> None:
     """Forget persistence layers and wrappers (tests that switch tables between cases)."""
     _layers.clear()
+    _contexts.clear()
     for wrapped in _wrapped_effects:
         wrapped.cache_clear()
 
@@ -79,7 +83,7 @@ def reset() -> None:
 def register_context(function_name: str, context: LambdaContext) -> None:
     """Every idempotency config of this function learns the invocation's deadline (in-progress records expire
     with it, so a timed-out attempt does not block the retry for longer)."""
-    idempotency(function_name)
+    _contexts[function_name] = context
     for (name, _, _), (_, config) in list(_layers.items()):
         if name == function_name:
             config.register_lambda_context(context)

@@ -55,16 +55,22 @@ GRANT_ENV: dict[Grant, str] = {
 
 @dataclass(frozen=True)
 class Route:
-    """An HTTP API route. Either ``public`` or restricted to callers in at least one of ``groups``."""
+    """An HTTP API route. Either ``public`` or restricted to callers in at least one of ``groups``.
+
+    ``signed``: a public route (no JWT) whose caller proves itself with a request signature that the function
+    verifies (the payment provider's webhook): without a valid one, every caller gets 401 from the function."""
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
     groups: tuple[str, ...] = ()
     public: bool = False
+    signed: bool = False
 
     def __post_init__(self) -> None:
         if self.public == bool(self.groups):
             raise ValueError(f"{self.key}: a route is either public or has groups, not both/neither")
+        if self.signed and not self.public:
+            raise ValueError(f"{self.key}: a signed route has no JWT authorizer: it must be public")
         unknown = set(self.groups) - set(GROUPS)
         if unknown:
             raise ValueError(f"{self.key}: unknown groups {sorted(unknown)}")
@@ -191,7 +197,7 @@ FUNCTIONS: tuple[Function, ...] = (
         description="One order: its customer or an admin; anyone else 404"),
     _fn("cancel_order", Route("POST", "/orders/{order_id}/cancel", groups=("customer", "admin")), R, W,
         description="Cancel by the order's customer or an admin: stock released, refund if paid; anyone else 404"),
-    _fn("payment_webhook", Route("POST", "/payments/webhook", public=True), R, W, Grant.WEBHOOK_SECRET,
+    _fn("payment_webhook", Route("POST", "/payments/webhook", public=True, signed=True), R, W, Grant.WEBHOOK_SECRET,
         Grant.IDEMPOTENCY,
         description="The payment provider's signed webhook (HMAC, no JWT): confirms or cancels pending orders"),
     _fn("process_payments", QueueSource(event_types=("OrderCreated", "RefundRequested")), R, W,
