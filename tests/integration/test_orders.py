@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.conftest import TABLE, invoke_handler, scan_table
 from tests.support.events import claims
-from tests.integration.orders_api import (ADMIN, CUSTOMER, CUSTOMER_2, SELLER, OrdersApi, dynamodb_requests,
+from tests.integration.orders_api import (ADMIN, CUSTOMER_2, SELLER, OrdersApi, dynamodb_requests,
                                           orders_environment, outbox_messages, stock_of)
 
 LISTER = claims("customer-lister", "customer")  # only the listing test orders as this customer

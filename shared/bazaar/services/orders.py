@@ -8,8 +8,10 @@ product as it is now, which becomes the new snapshot (still no extra read). See 
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Optional, Sequence
 
+from bazaar.backoff import full_jitter
 from bazaar.domain import orders as domain
 from bazaar.domain.catalog import Product
 from bazaar.domain.clock import utc_now
@@ -22,7 +24,7 @@ from bazaar.domain.ports import (Cache, OrderPage, OrderRepository, ProductRepos
                                  ReservationFailed, StaleOrder)
 from bazaar.services import catalog
 
-SNAPSHOT_ATTEMPTS = 3  # each failed attempt refreshes the outdated snapshots from the transaction's answer
+SNAPSHOT_ATTEMPTS = 6  # each failed attempt refreshes the outdated snapshots from the transaction's answer
 TRANSITION_ATTEMPTS = 5
 
 Decide = Callable[[Order], Optional[Transition]]
@@ -50,7 +52,7 @@ def place_order(orders: OrderRepository, products: ProductRepository, cache: Cac
         raise Forbidden("only customers can place orders")
     snapshots = _snapshots(products, cache, [line.product_id for line in lines])
     order_id, now = new_id(), utc_now()
-    for _ in range(SNAPSHOT_ATTEMPTS):
+    for attempt in range(SNAPSHOT_ATTEMPTS):
         order, reservations, event = domain.place(actor, lines, payment_method, snapshots, now, order_id=order_id)
         try:
             orders.place(order, reservations, event)
@@ -60,6 +62,7 @@ def place_order(orders: OrderRepository, products: ProductRepository, cache: Cac
                 raise UnknownProducts(failed.gone) from None
             if failed.outdated:  # edited since the snapshot: take the product as the transaction saw it, retry
                 snapshots.update({pid: snapshot_of(p) for pid, p in failed.outdated.items()})
+                time.sleep(full_jitter(attempt, 0.02, 0.2))  # a seller editing in a burst: let it pass
                 continue
             wanted = {line.product_id: line.quantity for line in lines}
             raise StockShortage([Shortage(pid, wanted[pid], available) for pid, available in failed.short.items()]) \

@@ -11,12 +11,13 @@ re-inserts the outbox items of the failed batch, which travel the normal path ag
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any, Callable
 
 from botocore.exceptions import (ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
                                  ReadTimeoutError)
+
+from bazaar.backoff import full_jitter
 
 MAX_BUDGET_S = 20.0  # per invocation; the rest of the function's timeout is left for the records after
 TIMEOUT_MARGIN_S = 5.0
@@ -63,7 +64,7 @@ class Relay:
             try:
                 return self._publish(message)
             except Exception as exc:
-                delay = random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** attempt))
+                delay = full_jitter(attempt, BASE_DELAY_S, MAX_DELAY_S)
                 if not is_transient(exc) or self._clock() + delay > self._deadline:
                     self.blocked = True
                     raise

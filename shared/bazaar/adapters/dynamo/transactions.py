@@ -14,7 +14,6 @@ is always safe.
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Optional, Sequence
@@ -26,6 +25,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from bazaar.backoff import full_jitter
 from bazaar.domain.errors import Conflict, Unavailable
 
 ATTEMPTS = 8
@@ -118,10 +118,8 @@ def classify(exc: TransactWriteError) -> tuple[str, list[Optional[str]]]:
     return "other", reasons
 
 
-def backoff_s(attempt: int, rng: Callable[[float, float], float] = random.uniform) -> float:
-    """Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): spreads the retries of writers that
-    collided, so they do not collide again in lock step."""
-    return rng(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** attempt))
+def backoff_s(attempt: int) -> float:
+    return full_jitter(attempt, BASE_DELAY_S, MAX_DELAY_S)
 
 
 def run(connection: Connection, ops: Sequence[Op], *, attempts: int = ATTEMPTS,
