@@ -17,6 +17,7 @@ from bazaar import consumers, wiring
 from bazaar.adapters.dynamo.models import SIMULATED_PROVIDER_PARTITION
 from bazaar.domain.payments import signature_header
 from bazaar.resources import WEBHOOK_SECRET, secret_name
+from tests.support.aws import dynamodb_requests  # noqa: F401  (re-exported for the order tests)
 from tests.integration.api import Api, Result
 from tests.support.events import FakeContext, claims, http_event
 
@@ -177,24 +178,3 @@ def drop_idempotency_records(table: str, function: str) -> int:
     for i in items:
         ddb.delete_item(TableName=table, Key={"PK": i["PK"], "SK": i["SK"]})
     return len(items)
-
-
-@contextmanager
-def dynamodb_requests() -> Iterator[list[str]]:
-    """Every DynamoDB API call made meanwhile, by operation name, whichever client makes it (pynamodb's, the
-    Powertools idempotency layer's, boto3's): counted where every botocore client sends its requests."""
-    import botocore.client
-
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
-        if self.meta.service_model.service_name == "dynamodb":
-            calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
