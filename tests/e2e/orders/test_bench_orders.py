@@ -19,5 +19,6 @@ def test_orders_bench_reports_every_figure(shop: Shop) -> None:
     # counted, not timed: the idempotency put, the transaction, the idempotency update; the snapshot is the cache's
     assert requests["cached_one_line"]["by_operation"] == {"PutItem": 1, "TransactWriteItems": 1, "UpdateItem": 1}
     assert requests["cached_two_lines"]["per_order_max"] == 3
-    assert requests["cold_cache_one_line"]["by_operation"].get("GetItem") == 1  # the cache miss costs one read
+    cold = requests["cold_cache_one_line"]  # a miss costs one read (unless the last order's refresh refilled it)
+    assert cold["per_order_max"] == 4 and cold["per_order_mean"] > 3 and cold["by_operation"]["GetItem"] > 0
     assert "order -> CONFIRMED" in orders.render(res)
