@@ -3,7 +3,8 @@
 - **Order -> CONFIRMED**: for each of N ``pm_card_ok`` orders, the time from the order's creation to its
   confirmation, taken from the order itself (``created_at`` to the ``updated_at`` of the CONFIRMED order, both
   written by the functions on this machine's clock): stream -> relay -> SNS -> SQS -> payments -> transaction.
-- **Warm POST /orders**: the client's round trip through the gateway, N sequential orders after a warm-up.
+- **Warm POST /orders**: the client's round trip through the gateway, N orders after a warm-up, placed at a steady
+  rate (default 5 per second, open loop) so the event path runs beside them as it would in use.
 - **DynamoDB requests per order creation**: the create_order handler run in this process against the stack's moto
   and Valkey, every DynamoDB API call counted at botocore's client layer (whichever client makes it: pynamodb's or
   the Powertools idempotency layer's); with the products cached (the common case: a shopper has just viewed them)
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 DEFAULT_ORDERS = 200
+DEFAULT_RATE = 5.0  # orders per second
 GOAL_P95_CONFIRMED_MS = 1000
 GOAL_REQUESTS_PER_ORDER = 3
 
@@ -95,7 +97,7 @@ def _count_requests(info: dict[str, Any], customer_sub: str, product_ids: list[s
 
 
 def run(n: int = DEFAULT_ORDERS, stack_info: Optional[dict[str, Any]] = None,
-        progress: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+        progress: Optional[Callable[[str], None]] = None, rate: float = DEFAULT_RATE) -> dict[str, Any]:
     from tests.e2e.conftest import RunningStack, http, start_stack, stop_stack, tokens
 
     say = progress or (lambda msg: None)
@@ -137,10 +139,12 @@ def run(n: int = DEFAULT_ORDERS, stack_info: Optional[dict[str, Any]] = None,
         health = [_timed(lambda: http("GET", f"{api}/health"))[0] for _ in range(n)]
         products = [_timed(new_product)[0] for _ in range(max(20, n // 4))]
 
-        say(f"orders: {n} sequential POST /orders")
+        say(f"orders: {n} POST /orders, {rate:g} per second")
         posted: list[float] = []
         order_ids: list[str] = []
-        for _ in range(n):
+        begun = time.monotonic()
+        for i in range(n):  # open loop at a steady rate: latency at a load the pipeline sustains, not a flood
+            time.sleep(max(0.0, begun + i / rate - time.monotonic()))
             ms, result = _timed(order)
             assert result.status == 201, result.body
             posted.append(ms)
@@ -179,7 +183,7 @@ def run(n: int = DEFAULT_ORDERS, stack_info: Optional[dict[str, Any]] = None,
 
     h, p, o, c = summary(health), summary(products), summary(posted), summary(confirmed)
     return {
-        "orders": n,
+        "orders": n, "rate_per_s": rate,
         "confirmed_ms": c, "post_orders_ms": o, "baseline_health_ms": h, "baseline_post_products_ms": p,
         "ratios": {"post_orders_vs_post_products": round(o["median"] / p["median"], 2),
                    "post_orders_vs_health": round(o["median"] / h["median"], 2),
@@ -191,6 +195,7 @@ def run(n: int = DEFAULT_ORDERS, stack_info: Optional[dict[str, Any]] = None,
                   "requests_per_order_at_most": GOAL_REQUESTS_PER_ORDER,
                   "requests_met": requests_cached["per_order_max"] <= GOAL_REQUESTS_PER_ORDER},
         "elapsed_s": round(time.monotonic() - started, 1),
+        "load_average": round(os.getloadavg()[0], 1),  # other work on this machine skews every figure
     }
 
 
@@ -207,7 +212,8 @@ def render(res: dict[str, Any]) -> str:
     r, d, g = res["ratios"], res["dynamodb_requests"], res["goals"]
     fmt = lambda s: f"median {s['median']:.1f} ms, p95 {s['p95']:.1f} ms (min {s['min']:.1f}, max {s['max']:.1f})"  # noqa
     lines = [
-        f"Orders bench: {res['orders']} pm_card_ok orders on the local stack, {res['elapsed_s']:.0f} s",
+        f"Orders bench: {res['orders']} pm_card_ok orders on the local stack at {res['rate_per_s']:g}/s, "
+        f"{res['elapsed_s']:.0f} s (load average {res['load_average']})",
         f"  order -> CONFIRMED        {fmt(c)}   goal p95 < {g['confirmed_p95_under_ms']} ms: "
         f"{'met' if g['confirmed_p95_met'] else 'NOT met'}",
         f"  warm POST /orders         {fmt(o)}",
@@ -230,9 +236,10 @@ def render(res: dict[str, Any]) -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.orders", description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--orders", type=int, default=DEFAULT_ORDERS)
+    parser.add_argument("--rate", type=float, default=DEFAULT_RATE, help="orders per second (default 5)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    res = run(args.orders, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    res = run(args.orders, progress=lambda m: print(m, file=sys.stderr, flush=True), rate=args.rate)
     print(render(res))
     if args.json:
         args.json.write_text(json.dumps(res, indent=2) + "\n")
