@@ -23,7 +23,7 @@ def apply_event(message: dict[str, Any]) -> dict[str, Any]:
         result = payments.charge_new_order(wiring.orders(), wiring.payment_provider(), message["aggregate_id"])
     elif message["type"] == REFUND_REQUESTED:
         data = RefundRequestedData.model_validate(message["data"]).model_dump()
-        result = payments.refund(wiring.payment_provider(), message["type"], data)
+        result = payments.refund(wiring.payment_provider(), data)
     else:  # not subscribed: only a misrouted message gets here
         result = {"ignored": message["type"]}
     logger.info("payment event applied", extra={"event_type": message["type"], "event_id": message["event_id"],

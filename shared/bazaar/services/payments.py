@@ -18,7 +18,7 @@ from bazaar.domain import orders as domain
 from bazaar.domain.clock import utc_now
 from bazaar.domain.errors import NotFound
 from bazaar.domain.ids import is_valid_id
-from bazaar.domain.orders import REFUND_REQUESTED, OrderStatus, PaymentOutcome, Transition
+from bazaar.domain.orders import OrderStatus, PaymentOutcome, Transition
 from bazaar.domain.payments import (WEBHOOK_OUTCOMES, BadSignature, ChargeRequest, RefundRequest,
                                     SignatureMismatch, verify)
 from bazaar.domain.ports import OrderRepository, PaymentProvider
@@ -45,9 +45,8 @@ def charge_new_order(orders: OrderRepository, provider: PaymentProvider, order_i
     return {"charge": result.outcome.value, "charge_id": result.charge_id, "effect": describe(transition)}
 
 
-def refund(provider: PaymentProvider, event_type: str, data: Mapping[str, Any]) -> dict[str, str]:
+def refund(provider: PaymentProvider, data: Mapping[str, Any]) -> dict[str, str]:
     """``RefundRequested``: ask the provider for the money back (key = order id + "-refund": at most one refund)."""
-    assert event_type == REFUND_REQUESTED, event_type
     result = provider.refund(RefundRequest(str(data["order_id"]), int(data["amount_cents"]), str(data["currency"]),
                                            str(data["idempotency_key"])))
     return {"refund_id": result.refund_id}
