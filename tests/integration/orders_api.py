@@ -164,6 +164,18 @@ def ledger(table: str, order_id: Optional[str] = None) -> list[dict[str, Any]]:
     return [r for r in rows if order_id is None or r["order_id"] == order_id]
 
 
+def table_items(table: str) -> list[dict[str, Any]]:
+    """Every item, in a stable order: to assert that a refused request changed nothing."""
+    items: list[dict[str, Any]] = []
+    kw: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = client("dynamodb").scan(**kw)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return sorted(items, key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
+        kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def stock_of(table: str, product_id: str) -> int:
     item = client("dynamodb").get_item(TableName=table, ConsistentRead=True,
                                              Key={"PK": {"S": f"PRODUCT#{product_id}"}, "SK": {"S": "PRODUCT"}})

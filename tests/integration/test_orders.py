@@ -9,10 +9,10 @@ from typing import Iterator
 
 import pytest
 
-from tests.integration.conftest import TABLE, invoke_handler, scan_table
+from tests.integration.conftest import TABLE, invoke_handler
 from tests.support.events import claims
 from tests.integration.orders_api import (client, ADMIN, CUSTOMER_2, SELLER, OrdersApi, dynamodb_requests,
-                                          orders_environment, outbox_messages, stock_of)
+                                          orders_environment, outbox_messages, stock_of, table_items)
 
 LISTER = claims("customer-lister", "customer")  # only the listing test orders as this customer
 ORDER_KEYS = {"order_id", "customer_id", "status", "items", "total_cents", "currency", "payment_method",
@@ -55,12 +55,12 @@ def test_an_order_snapshots_its_lines_and_reserves_stock(shop: OrdersApi) -> Non
 def test_a_short_line_is_a_409_naming_it_and_nothing_moves(shop: OrdersApi) -> None:
     plenty = shop.new_product(stock=10)["product_id"]
     scarce = shop.new_product(stock=1)["product_id"]
-    before = scan_table()
+    before = table_items(TABLE)
     result = shop.place(lines((plenty, 3), (scarce, 2)))
     body = result.assert_problem(409)
     assert scarce in body["detail"] and plenty not in body["detail"]
     assert body["lines"] == [{"product_id": scarce, "requested": 2, "available": 1}]
-    assert scan_table() == before  # no order, no stock taken, no event, no idempotency record left behind
+    assert table_items(TABLE) == before  # no order, no stock taken, no event, no idempotency record left behind
 
 
 @pytest.mark.parametrize("case", ["unknown product", "mixed currencies", "duplicate line", "quantity 0",
@@ -84,11 +84,11 @@ def test_invalid_orders_are_422_and_change_nothing(shop: OrdersApi, case: str) -
         "quantity as text": {"items": [{"product_id": eur, "quantity": "1"}], "payment_method": "pm_card_ok"},
         "extra field": {"items": lines((eur, 1)), "payment_method": "pm_card_ok", "discount": 100},
     }
-    before = scan_table()
+    before = table_items(TABLE)
     body = shop.place([], body=bodies[case]).assert_problem(422)
     if case == "unknown product":
         assert ghost in body["detail"]
-    assert scan_table() == before
+    assert table_items(TABLE) == before
 
 
 def test_only_customers_order(shop: OrdersApi) -> None:

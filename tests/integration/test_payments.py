@@ -174,23 +174,6 @@ def test_money_for_an_order_cancelled_meanwhile_is_refunded_once(shop: OrdersApi
 
 # --- the payments consumer ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("method, status, reason, charge", [
-    ("pm_card_ok", "CONFIRMED", None, "succeeded"),
-    ("pm_card_declined", "CANCELLED", "payment_declined", "declined"),
-    ("pm_async", "PENDING", None, "pending"),
-])
-def test_each_payment_method(shop: OrdersApi, method: str, status: str, reason, charge: str) -> None:
-    pid = shop.new_product(stock=5)["product_id"]
-    order = shop.order_now(pid, 2, method=method)
-    assert consume("process_payments", event_of(order["order_id"], "OrderCreated")) == {"batchItemFailures": []}
-    now = shop.get_order(order["order_id"]).json
-    assert (now["status"], now.get("cancel_reason")) == (status, reason)
-    [entry] = ledger(TABLE, order["order_id"])
-    assert (entry["kind"], entry["outcome"], entry["idempotency_key"], int(entry["amount_cents"])) == (
-        "charge", charge, order["order_id"], order["total_cents"])
-    assert stock_of(TABLE, pid) == (5 if status == "CANCELLED" else 3)
-
-
 def test_duplicate_and_replayed_payment_events_charge_and_refund_once(shop: OrdersApi) -> None:
     pid = shop.new_product(stock=5)["product_id"]
     order = shop.order_now(pid, 1)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_orders_bench_reports_every_figure(shop: Shop) -> None:
-    res = orders.run(5, stack_info=shop.stack.info, rate=20, counted=5)
+    res = orders.run(5, stack_info=shop.stack.info, rate=20, counted=2)
     for key in ("confirmed_ms", "post_orders_ms", "baseline_health_ms", "baseline_post_products_ms"):
         assert res[key]["n"] == 5 and res[key]["median"] > 0, key
     requests = res["dynamodb_requests"]

@@ -20,7 +20,9 @@ def test_pm_card_ok_is_confirmed_within_5_s(shop: Shop) -> None:
     assert created.status == 201 and created.json()["status"] == "PENDING"
     order = shop.wait_status(created.json()["order_id"], "CONFIRMED", timeout_s=5)
     print(f"\npm_card_ok confirmed after {time.monotonic() - started:.2f} s")
-    assert [e["kind"] for e in shop.ledger(order["order_id"])] == ["charge"]
+    [charge] = shop.ledger(order["order_id"])  # one charge, keyed by the order, of the order's total
+    assert (charge["kind"], charge["outcome"], charge["idempotency_key"], int(charge["amount_cents"])) == (
+        "charge", "succeeded", order["order_id"], order["total_cents"])
     assert shop.stock(pid) == 3
     mine = http("GET", f"{shop.url}/orders?limit=5", token=shop.as_("customer", 0)).json()
     assert order["order_id"] in [o["order_id"] for o in mine["items"]]
