@@ -31,7 +31,9 @@ def test_place_snapshots_lines_totals_and_reserves_at_the_snapshot_version() -> 
     assert [(i.product_id, i.seller_id, i.name, i.quantity, i.unit_price_cents) for i in order.items] == [
         ("P1", "carol", "Lamp", 2, 1250), ("P2", "dave", "Mug", 3, 300)]
     assert order.total_cents == 2 * 1250 + 3 * 300
-    assert [(r.product_id, r.quantity, r.expected_version) for r in reservations] == [("P1", 2, 3), ("P2", 3, 1)]
+    assert [(r.product_id, r.quantity, r.snapshot) for r in reservations] == [("P1", 2, LAMP), ("P2", 3, MUG)]
+    assert reservations[0].matches("carol", "Lamp", 1250, "EUR")
+    assert not reservations[0].matches("carol", "Lamp", 1300, "EUR")
     assert (event.type, event.aggregate_id, event.data) == ("OrderCreated", order.order_id, {"order": order.to_dict()})
     assert "cancel_reason" not in order.to_dict() and "refund_requested" not in order.to_dict()
     assert order.seller_ids == ("carol", "dave")

@@ -81,12 +81,16 @@ class OrderLine:
 
 @dataclass(frozen=True)
 class Reservation:
-    """Take ``quantity`` units of a product, provided it still has them and is still at ``expected_version``
-    (the catalog version the line's name, seller and price were snapshotted from)."""
+    """Take ``quantity`` units of a product, provided it still has them and still has the seller, name, price and
+    currency the line was snapshotted with (edits of anything else, e.g. the description, do not matter)."""
 
     product_id: str
     quantity: int
-    expected_version: int
+    snapshot: ProductSnapshot
+
+    def matches(self, seller_id: str, name: str, price_cents: int, currency: str) -> bool:
+        s = self.snapshot
+        return (s.seller_id, s.name, s.price_cents, s.currency) == (seller_id, name, price_cents, currency)
 
 
 @dataclass(frozen=True)
@@ -196,8 +200,7 @@ def place(actor: Actor, lines: Sequence[LineRequest], payment_method: PaymentMet
     order = Order(order_id=order_id or new_id(), customer_id=actor.sub, status=OrderStatus.PENDING, items=items,
                   total_cents=sum(i.total_cents for i in items), currency=currencies.pop(),
                   payment_method=payment_method, created_at=now, updated_at=now)
-    reservations = tuple(Reservation(line.product_id, line.quantity, snapshots[line.product_id].version)
-                         for line in lines)
+    reservations = tuple(Reservation(line.product_id, line.quantity, snapshots[line.product_id]) for line in lines)
     return order, reservations, DomainEvent(ORDER_CREATED, order.order_id, {"order": order.to_dict()})
 
 

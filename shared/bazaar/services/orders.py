@@ -1,8 +1,8 @@
 """Order use cases: place an order (snapshot + atomic reservation), read and list them, and change their status.
 
 Placing reads each product through the catalog cache (no DynamoDB read on a hit) and lets the reservation's
-condition prove the snapshot current: the transaction takes the stock only while the product is still at the
-catalog version the name, seller and price were taken from. On a mismatch the transaction's answer carries the
+condition prove the snapshot current: the transaction takes the stock only while the product still has the
+seller, name, price and currency the line was built with. On a mismatch the transaction's answer carries the
 product as it is now, which becomes the new snapshot (still no extra read). See docs/orders.md.
 """
 
@@ -24,7 +24,7 @@ from bazaar.domain.ports import (Cache, OrderPage, OrderRepository, ProductRepos
                                  ReservationFailed, StaleOrder)
 from bazaar.services import catalog
 
-SNAPSHOT_ATTEMPTS = 6  # each failed attempt refreshes the outdated snapshots from the transaction's answer
+SNAPSHOT_ATTEMPTS = 10  # each failed attempt refreshes the outdated snapshots from the transaction's answer
 TRANSITION_ATTEMPTS = 5
 
 Decide = Callable[[Order], Optional[Transition]]
@@ -62,7 +62,7 @@ def place_order(orders: OrderRepository, products: ProductRepository, cache: Cac
                 raise UnknownProducts(failed.gone) from None
             if failed.outdated:  # edited since the snapshot: take the product as the transaction saw it, retry
                 snapshots.update({pid: snapshot_of(p) for pid, p in failed.outdated.items()})
-                time.sleep(full_jitter(attempt, 0.02, 0.2))  # a seller editing in a burst: let it pass
+                time.sleep(full_jitter(attempt, 0.02, 0.25))  # a seller editing in a burst: let it pass
                 continue
             wanted = {line.product_id: line.quantity for line in lines}
             raise StockShortage([Shortage(pid, wanted[pid], available) for pid, available in failed.short.items()]) \

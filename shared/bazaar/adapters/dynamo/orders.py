@@ -72,11 +72,14 @@ class DynamoOrderRepository:
                transactions.put(outbox_item(event), "outbox")]
         for r in reservations:
             pk, sk = product_keys(r.product_id)
-            # stock >= quantity: never below zero. version: the line's name/seller/price are what the customer saw
-            # (snapshotted at that catalog version, typically from the cache: no extra read on the common path).
+            # stock >= quantity: never below zero. The snapshot's fields: the line says what the product is now
+            # (snapshotted typically from the cache: no extra read on the common path, and proven here).
+            s = r.snapshot
             ops.append(transactions.update(
                 ProductItem(pk, sk), [ProductItem.stock.set(ProductItem.stock - r.quantity)], ("product", r),
-                (ProductItem.stock >= r.quantity) & (ProductItem.version == r.expected_version), return_old=True))
+                (ProductItem.stock >= r.quantity) & (ProductItem.seller_id == s.seller_id)
+                & (ProductItem.name == s.name) & (ProductItem.price_cents == s.price_cents)
+                & (ProductItem.currency == s.currency), return_old=True))
         try:
             transactions.run(self._connection, ops)
         except transactions.ConditionFailed as exc:
@@ -91,7 +94,7 @@ class DynamoOrderRepository:
                     gone.append(r.product_id)
                     continue
                 product = to_product(ProductItem.from_raw_data(raw))
-                if product.version != r.expected_version:
+                if not r.matches(product.seller_id, product.name, product.price_cents, product.currency):
                     outdated[r.product_id] = product
                 else:
                     short[r.product_id] = product.stock
