@@ -12,9 +12,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.idempotency import (DynamoDBPersistenceLayer, IdempotencyConfig,
                                                          idempotent_function)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (IdempotencyAlreadyInProgressError,
-                                                                    IdempotencyPersistenceLayerError,
-                                                                    IdempotencyValidationError)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar import manifest, settings, wiring
@@ -23,7 +20,7 @@ from bazaar.domain.orders import LineRequest, PaymentMethod
 from bazaar.schemas.orders import IDEMPOTENCY_KEY_PATTERN, NewOrder, OrderOut
 from bazaar.services import orders
 from bazaar.web.http import current_actor, http_handler, make_app
-from bazaar.web.problems import problem
+from bazaar.web.idempotency import idempotency_problems
 from bazaar.web.responses import json_response
 
 NAME = "create_order"
@@ -54,22 +51,7 @@ def _place_once() -> Callable[..., dict[str, Any]]:
     return idempotent_function(data_keyword_argument="request", config=CONFIG, persistence_store=persistence)(_place)
 
 
-@app.exception_handler(IdempotencyValidationError)
-def _key_reused(_: IdempotencyValidationError) -> Response:
-    return problem(422, "this Idempotency-Key was used with another request body", errors=[
-        {"loc": ["header", "idempotency-key"], "msg": "already used with another body", "type": "value_error"}])
-
-
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def _in_flight(_: IdempotencyAlreadyInProgressError) -> Response:
-    return problem(409, "a request with this Idempotency-Key is still being processed; retry shortly",
-                   headers={"Retry-After": "1"})
-
-
-@app.exception_handler(IdempotencyPersistenceLayerError)
-def _store_unavailable(_: IdempotencyPersistenceLayerError) -> Response:
-    return problem(503, "the order could not be recorded right now; retry with the same Idempotency-Key",
-                   headers={"Retry-After": "1"})
+idempotency_problems(app, key="Idempotency-Key", key_loc=["header", "idempotency-key"])
 
 
 @app.post("/orders", summary="Place an order (customer)", tags=["orders"],

@@ -9,9 +9,6 @@ import json
 from typing import Any, Mapping, Optional
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.utilities.idempotency.exceptions import (IdempotencyAlreadyInProgressError,
-                                                                    IdempotencyPersistenceLayerError,
-                                                                    IdempotencyValidationError)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar import wiring
@@ -21,7 +18,8 @@ from bazaar.observability import logger
 from bazaar.schemas.orders import WebhookEvent, WebhookReceipt
 from bazaar.services import payments
 from bazaar.web.http import http_handler, make_app
-from bazaar.web.problems import PROBLEM_JSON, problem, problem_body
+from bazaar.web.idempotency import idempotency_problems
+from bazaar.web.problems import PROBLEM_JSON, problem_body
 from bazaar.web.responses import json_response
 
 NAME = "payment_webhook"
@@ -62,20 +60,7 @@ def authenticate(event: Mapping[str, Any]) -> Optional[dict[str, Any]]:
     return None
 
 
-@app.exception_handler(IdempotencyValidationError)
-def _event_id_reused(_: IdempotencyValidationError) -> Response:
-    return problem(422, "this event_id was already used for another type or order", errors=[
-        {"loc": ["body", "event_id"], "msg": "already used with another payload", "type": "value_error"}])
-
-
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def _in_flight(_: IdempotencyAlreadyInProgressError) -> Response:
-    return problem(409, "this event is still being processed; retry shortly", headers={"Retry-After": "1"})
-
-
-@app.exception_handler(IdempotencyPersistenceLayerError)
-def _store_unavailable(_: IdempotencyPersistenceLayerError) -> Response:
-    return problem(503, "the event could not be recorded right now; retry", headers={"Retry-After": "1"})
+idempotency_problems(app, key="event_id", key_loc=["body", "event_id"])
 
 
 @app.post("/payments/webhook", summary="Payment provider webhook (signed, no JWT)", tags=["payments"],

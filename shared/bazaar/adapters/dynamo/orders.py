@@ -12,7 +12,7 @@ from bazaar import settings
 from bazaar.adapters.dynamo import transactions
 from bazaar.adapters.dynamo.models import OrderItem, OrderLineMap, ProductItem, bind, order_keys, product_keys
 from bazaar.adapters.dynamo.outbox import outbox_item
-from bazaar.adapters.dynamo.products import to_product
+from bazaar.adapters.dynamo.products import position_after, to_product, valid_position
 from bazaar.domain.clock import utc_now
 from bazaar.domain.events import DomainEvent
 from bazaar.domain.orders import (CancelReason, Order, OrderLine, OrderStatus, PaymentMethod, Reservation,
@@ -47,12 +47,6 @@ def to_order(item: OrderItem) -> Order:
         cancel_reason=CancelReason(item.cancel_reason) if item.cancel_reason else None,
         refund_requested=item.refund_requested_at is not None,
     )
-
-
-def valid_position(position: dict[str, Any]) -> bool:
-    return set(position) == {"PK", "SK", "GSI2PK", "GSI2SK"} and all(
-        isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and 0 < len(v["S"]) <= 512
-        for v in position.values())
 
 
 class DynamoOrderRepository:
@@ -127,15 +121,12 @@ class DynamoOrderRepository:
             raise ProductsGone([tag[1] for tag in exc.failures]) from exc
 
     def list_for_customer(self, customer_id: str, limit: int, start: Optional[dict[str, Any]]) -> OrderPage:
-        if start is not None and not valid_position(start):
+        # Customers' orders live on GSI2 like sellers' products: the same position shape and checks.
+        if start is not None and not valid_position(start, by_seller=True):
             raise InvalidPosition("not a position in this listing")
         items = list(OrderItem.by_customer.query(customer_partition(customer_id), scan_index_forward=False,
                                                  limit=limit + 1, page_size=limit + 1, last_evaluated_key=start))
         more = len(items) > limit
         items = items[:limit]
-        position = None
-        if more and items:
-            last = items[-1]
-            position = {"PK": {"S": last.PK}, "SK": {"S": last.SK}, "GSI2PK": {"S": last.GSI2PK},
-                        "GSI2SK": {"S": last.GSI2SK}}
+        position = position_after(items[-1], by_seller=True) if more and items else None
         return OrderPage([to_order(i) for i in items], position)

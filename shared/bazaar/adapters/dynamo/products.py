@@ -36,7 +36,7 @@ def to_product(item: ProductItem) -> Product:
     return Product(**values)
 
 
-def _position(item: ProductItem, by_seller: bool) -> dict[str, Any]:
+def position_after(item: ProductItem, by_seller: bool) -> dict[str, Any]:
     """The LastEvaluatedKey a query would return after ``item`` (table key + the index key)."""
     key = {"PK": {"S": item.PK}, "SK": {"S": item.SK}}
     if by_seller:
@@ -103,5 +103,5 @@ class DynamoProductRepository:
                                  last_evaluated_key=start))
         more = len(items) > limit
         items = items[:limit]
-        position = _position(items[-1], bool(seller_id)) if more and items else None
+        position = position_after(items[-1], bool(seller_id)) if more and items else None
         return Page([to_product(i) for i in items], position)
