@@ -103,3 +103,17 @@ def test_anything_else_propagates(script) -> None:
     with pytest.raises(TransactWriteError):
         run(s)
     assert s.calls == 1
+
+
+def test_retries_stop_at_the_time_budget(script) -> None:
+    """However many attempts remain, no retry starts past the budget: contention answers inside the timeout."""
+    s = script(*[cancelled("TransactionConflict")] * transactions.ATTEMPTS)
+    now = {"t": 0.0}
+
+    def sleep(d: float) -> None:
+        now["t"] += d + 1.0  # each attempt also takes a second (a slow table)
+        s.sleeps.append(d)
+
+    with pytest.raises(Conflict):
+        transactions.run(None, OPS, sleep=sleep, clock=lambda: now["t"], budget_s=3.0)  # type: ignore[arg-type]
+    assert s.calls < transactions.ATTEMPTS and now["t"] <= 3.0 + 1.0 + transactions.MAX_DELAY_S

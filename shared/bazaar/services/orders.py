@@ -25,6 +25,7 @@ from bazaar.domain.ports import (Cache, OrderPage, OrderRepository, ProductRepos
 from bazaar.services import catalog
 
 SNAPSHOT_ATTEMPTS = 10  # each failed attempt refreshes the outdated snapshots from the transaction's answer
+SNAPSHOT_BUDGET_S = 4.0  # and they stop after this long: an answer (409) well inside the function's timeout
 TRANSITION_ATTEMPTS = 5
 
 Decide = Callable[[Order], Optional[Transition]]
@@ -52,6 +53,7 @@ def place_order(orders: OrderRepository, products: ProductRepository, cache: Cac
         raise Forbidden("only customers can place orders")
     snapshots = _snapshots(products, cache, [line.product_id for line in lines])
     order_id, now = new_id(), utc_now()
+    deadline = time.monotonic() + SNAPSHOT_BUDGET_S
     for attempt in range(SNAPSHOT_ATTEMPTS):
         order, reservations, event = domain.place(actor, lines, payment_method, snapshots, now, order_id=order_id)
         try:
@@ -62,7 +64,10 @@ def place_order(orders: OrderRepository, products: ProductRepository, cache: Cac
                 raise UnknownProducts(failed.gone) from None
             if failed.outdated:  # edited since the snapshot: take the product as the transaction saw it, retry
                 snapshots.update({pid: snapshot_of(p) for pid, p in failed.outdated.items()})
-                time.sleep(full_jitter(attempt, 0.02, 0.25))  # a seller editing in a burst: let it pass
+                pause = full_jitter(attempt, 0.02, 0.25)  # a seller editing in a burst: let it pass
+                if time.monotonic() + pause > deadline:
+                    break
+                time.sleep(pause)
                 continue
             wanted = {line.product_id: line.quantity for line in lines}
             raise StockShortage([Shortage(pid, wanted[pid], available) for pid, available in failed.short.items()]) \

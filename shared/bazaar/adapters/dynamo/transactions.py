@@ -31,6 +31,7 @@ from bazaar.domain.errors import Conflict, Unavailable
 ATTEMPTS = 8
 BASE_DELAY_S = 0.02
 MAX_DELAY_S = 0.5
+BUDGET_S = 3.0  # retries stop when this much time has gone by: a function answers well inside its timeout
 CONFLICT = "TransactionConflict"
 THROTTLING = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded",
                         "ThrottlingException", "ProvisionedThroughputExceededException"})
@@ -122,11 +123,13 @@ def backoff_s(attempt: int) -> float:
     return full_jitter(attempt, BASE_DELAY_S, MAX_DELAY_S)
 
 
-def run(connection: Connection, ops: Sequence[Op], *, attempts: int = ATTEMPTS,
-        sleep: Callable[[float], None] = time.sleep) -> None:
-    """Commit ``ops`` as one transaction, retrying contention and throttling (see the module docstring)."""
+def run(connection: Connection, ops: Sequence[Op], *, attempts: int = ATTEMPTS, budget_s: float = BUDGET_S,
+        sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+    """Commit ``ops`` as one transaction, retrying contention and throttling (see the module docstring) for at most
+    ``attempts`` tries and about ``budget_s`` seconds."""
     ordered = _sorted(ops)
     last = "other"
+    deadline = clock() + budget_s
     for attempt in range(attempts):
         try:
             _commit(connection, ordered)
@@ -144,8 +147,10 @@ def run(connection: Connection, ops: Sequence[Op], *, attempts: int = ATTEMPTS,
                 stats.conflicts_retried += 1
             else:
                 stats.throttles_retried += 1
-            if attempt + 1 < attempts:
-                sleep(backoff_s(attempt))
+            delay = backoff_s(attempt)
+            if attempt + 1 >= attempts or clock() + delay > deadline:
+                break
+            sleep(delay)
     if last == "throttled":
         raise Unavailable("the data store is throttling requests; retry shortly", retry_after_s=1)
     raise Conflict("the items this request changes are being changed concurrently; retry")
