@@ -98,7 +98,7 @@ def run(port: int) -> int:
         from local.authorizer import JwtAuthorizer, http_jwks_fetcher
         from local.runtime import LambdaRuntime
         from local.sqs_poller import SqsPoller
-        from local.stream_poller import StreamPoller
+        from local.stream_poller import CheckpointReporter, StreamPoller
         from local.watcher import CodeWatcher
 
         moto = pending_moto.wait()
@@ -126,9 +126,11 @@ def run(port: int) -> int:
         for fn in manifest.queue_consumers():
             threads.append(SqsPoller(fn, prov.queues[fn.name], provision.client("sqs", moto.url), runtime, stop,
                                      log, retry_visibility))
+        reporter = CheckpointReporter(moto.url)  # moto keeps a stream record until every consumer has passed it
+        reporter.register(prov.stream_arn, [fn.name for fn in manifest.stream_consumers()])
         for fn in manifest.stream_consumers():
             threads.append(StreamPoller(fn, prov.stream_arn, provision.client("dynamodbstreams", moto.url),
-                                        sqs, prov.dlqs[fn.name], runtime, stop, log))
+                                        sqs, prov.dlqs[fn.name], runtime, stop, log, reporter))
         threads.append(CodeWatcher(runtime, list(manifest.FUNCTIONS), FUNCTIONS_DIR, SHARED_DIR, stop, log))
         for t in threads:
             t.start()
