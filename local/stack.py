@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from local.config import (DEFAULT_MAX_WORKERS, FUNCTIONS_DIR, MAX_WORKERS_ENV, REGION, RETRY_VISIBILITY_ENV,
-                          SHARED_DIR, Paths)
+from local.config import (CONCURRENCY_ENV, DEFAULT_CONCURRENCY, DEFAULT_MAX_WORKERS, FUNCTIONS_DIR, MAX_WORKERS_ENV,
+                          REGION, RETRY_VISIBILITY_ENV, SHARED_DIR, Paths)
 
 
 class _Shutdown(BaseException):
@@ -113,8 +113,9 @@ def run(port: int) -> int:
                 prov.function_grant_env(fn)
             except RuntimeError as exc:
                 log(f"warn   {exc}")
+        concurrency = int(os.environ.get(CONCURRENCY_ENV) or DEFAULT_CONCURRENCY)
         runtime = LambdaRuntime(manifest.FUNCTIONS, prov.function_grant_env, moto.url, paths.code, paths.logs,
-                                max_workers=max_workers)
+                                max_workers=max_workers, concurrency_limit=concurrency)
         jwks_url = f"{moto.url}/{prov.user_pool_id}/.well-known/jwks.json"  # moto's host, not the iss host
         authorizer = JwtAuthorizer(prov.issuer, [prov.user_pool_client_id], http_jwks_fetcher(jwks_url))
         gateway = gw.Gateway(gw.build_router(list(manifest.FUNCTIONS)), authorizer, runtime, port, say=log)

@@ -207,6 +207,9 @@ class StreamPoller(threading.Thread):
             result = self.runtime.invoke(self.fn.name, {"Records": batch})
             if not result.ok and self._stop_event.is_set():
                 return  # cut short by shutdown: not checkpointed, so nothing is lost
+            if result.throttled:  # the event source mapping retries throttles; they use up no attempt
+                self._stop_event.wait(THROTTLE_PAUSE_S)
+                continue
             invokes += 1
             failed_at = first_failed_index(result, batch)
             note = ("cold" if result.cold else "warm") + (f" {result.error_type}" if not result.ok else "")
