@@ -1,7 +1,8 @@
-"""The processes a local stack started, by role, and their resident memory (read from /proc)."""
+"""The processes a local stack started, by role, their resident memory and CPU time (read from /proc)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from local.procs import descendants, rss_kib
@@ -49,3 +50,17 @@ def rss_by_role(main_pid: int) -> dict[str, int]:
 
 def total_rss_mib(main_pid: int) -> float:
     return sum(kib for _, kib in rss_by_process(main_pid).values()) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of one process so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
+def cpu_by_process(main_pid: int) -> dict[int, float]:
+    """CPU seconds so far of the main process and every descendant."""
+    return {pid: cpu_seconds(pid) for pid in [main_pid, *descendants(main_pid)]}

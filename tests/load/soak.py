@@ -4,10 +4,12 @@
     make soak SOAK_ARGS="--minutes 30 --users 32"
 
 Starts the stack as ``make run`` does (in a temporary directory, on a free port), runs ``tests/load/workload.py``
-with Locust in headless mode, in this process, and every ``--sample`` seconds records the resident memory of
-every process the stack started (main, moto, Valkey, every Lambda worker), the latency of every route in that
-minute and what moto retains. Then it stops the users, waits for the event path to catch up and watches the idle
-stack. It prints the tables and the verdict (``tests/load/verdict.py``) and exits 1 when the verdict fails.
+with Locust in headless mode, in this process, and every ``--sample`` seconds records the resident memory and CPU
+time of every process the stack started (main, moto, Valkey, every Lambda worker), the latency of every route in
+that minute, what moto retains, and how fast the machine is at the moment (a fixed CPU-bound probe timed in a
+process of its own every few seconds: the machine is shared, and the verdict reads latency in its terms). Then
+it stops the users, waits for the event path to catch up and watches the idle stack. It prints the tables and
+the verdict (``tests/load/verdict.py``) and exits 1 when the verdict fails.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ monkey.patch_all()
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -32,7 +36,7 @@ from locust.env import Environment  # noqa: E402
 
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack  # noqa: E402
 from tests.load import workload  # noqa: E402
-from tests.load.processes import rss_by_process  # noqa: E402
+from tests.load.processes import cpu_by_process, rss_by_process  # noqa: E402
 from tests.load.verdict import Limits, RouteMinute, Sample, problems, render, summary  # noqa: E402
 
 
@@ -58,6 +62,46 @@ class Recorder:
         return taken
 
 
+PROBE_EVERY_S = 5.0
+PROBE = ("import time\nt = time.perf_counter()\nx = 0\nfor i in range(300_000):\n    x += i * i\n"
+         "print((time.perf_counter() - t) * 1000)")
+
+
+class Probe:
+    """Times a fixed piece of CPU-bound work in a fresh process every few seconds: the machine's speed now."""
+
+    def __init__(self) -> None:
+        self._times: list[float] = []
+        self._greenlet = gevent.spawn(self._loop)
+
+    def _loop(self) -> None:
+        while True:
+            done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60)
+            if done.returncode == 0:
+                self._times.append(float(done.stdout))
+            gevent.sleep(PROBE_EVERY_S)
+
+    def take(self) -> Optional[float]:
+        taken, self._times = self._times, []
+        return statistics.median(taken) if taken else None
+
+    def stop(self) -> None:
+        self._greenlet.kill()
+
+
+class CpuMeter:
+    """CPU seconds the stack's processes used since the last reading."""
+
+    def __init__(self, main_pid: int) -> None:
+        self._pid, self._last = main_pid, cpu_by_process(main_pid)
+
+    def take(self) -> float:
+        now = cpu_by_process(self._pid)
+        used = sum(seconds - self._last.get(pid, 0.0) for pid, seconds in now.items())
+        self._last = now
+        return used
+
+
 def moto_retained(stack: RunningStack) -> dict[str, int]:
     with urllib.request.urlopen(stack.info["aws_endpoint_url"] + "/_bazaar/stats", timeout=30) as response:
         stats = json.loads(response.read())
@@ -66,14 +110,20 @@ def moto_retained(stack: RunningStack) -> dict[str, int]:
             "queued": sum(q["messages"] for name, q in stats["queues"].items() if not name.endswith("-dlq"))}
 
 
-def sample(stack: RunningStack, minute: int, phase: str, recorder: Recorder, seconds: float) -> Sample:
+def sample(stack: RunningStack, minute: int, phase: str, recorder: Recorder, seconds: float, probe: Probe,
+           cpu: CpuMeter) -> Sample:
     processes = {pid: (role, kib / 1024) for pid, (role, kib) in rss_by_process(stack.info["pid"]).items()}
-    return Sample(minute, phase, processes, recorder.writes, recorder.take(), seconds, moto_retained(stack))
+    return Sample(minute, phase, processes, recorder.writes, recorder.take(), seconds, moto_retained(stack),
+                  probe.take(), cpu.take())
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # a row a minute, also when the output goes to a file
 
 
 def soak(stack: RunningStack, minutes: float, warmup: float, users: int, every_s: float, idle_s: float,
-         say: Any = print) -> list[Sample]:
-    recorder = Recorder()
+         say: Any = _say) -> list[Sample]:
+    recorder, probe, cpu = Recorder(), Probe(), CpuMeter(stack.info["pid"])
     env = Environment(user_classes=[workload.Shopper, workload.Seller], host=stack.url, events=events)
     runner = env.create_local_runner()
     samples: list[Sample] = []
@@ -86,16 +136,17 @@ def soak(stack: RunningStack, minutes: float, warmup: float, users: int, every_s
         gevent.sleep(max(0.0, started + (minute + 1) * every_s - time.monotonic()))
         minute += 1
         phase = "warm-up" if minute * every_s <= warmup * 60 else "load"
-        samples.append(sample(stack, minute, phase, recorder, every_s))
+        samples.append(sample(stack, minute, phase, recorder, every_s, probe, cpu))
         say(_row(samples[-1]))
     runner.quit()
     _wait_caught_up(stack)
     recorder.take()
+    probe.stop()
     for step in range(2):  # idle: the event path has caught up and nobody calls
         if step:
             gevent.sleep(idle_s)
         minute += 1
-        samples.append(sample(stack, minute, "idle", recorder, idle_s))
+        samples.append(sample(stack, minute, "idle", recorder, idle_s, probe, cpu))
         say(_row(samples[-1]))
     return samples
 
@@ -110,8 +161,9 @@ def _wait_caught_up(stack: RunningStack, timeout_s: float = 120) -> None:
 
 
 def _row(s: Sample) -> str:
+    probe = "-" if s.probe_ms is None else f"{s.probe_ms:.0f} ms"
     return (f"  minute {s.minute:3d} {s.phase:8} {s.requests / s.seconds:6.1f} req/s, {s.failures} failed, "
-            f"{s.writes} writes, RSS {s.total_mib:.0f} MiB ({s.workers} workers)")
+            f"{s.writes} writes, RSS {s.total_mib:.0f} MiB ({s.workers} workers), probe {probe}")
 
 
 def main(argv: Optional[list[str]] = None) -> int:

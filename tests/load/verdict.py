@@ -10,8 +10,13 @@ that minute by route, and the writes so far. The verdict:
   reported, not counted: a leak shows in the processes that live on, and the pool of environments is bounded;
 - **latency**: for every route, the median of the last third of the minutes under load may be at most
   ``max_drift`` times the median of the first third (each over all the requests of those minutes, so one noisy
-  minute on a shared machine does not decide). A rise of less than ``drift_floor_ms`` is noise and passes; a
-  route needs ``min_requests`` in both windows to be judged.
+  minute does not decide), once both are put in terms of the machine's speed at the time: a fixed CPU-bound
+  probe, timed in a process of its own every few seconds, says how much slower everything got because other
+  work shares the machine (the drift is divided by the probe's). A rise of less than ``drift_floor_ms`` is noise
+  and passes; a route needs ``min_requests`` in both windows to be judged;
+- **work per request**: the CPU time all the stack's processes spend per request may rise by at most
+  ``max_drift`` from the first to the last third. This one does not depend on what else runs on the machine, and
+  catches the stack slowing itself down (a cost that grows with the data, say), which the probe could mask.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ class Sample:
     routes: dict[str, RouteMinute] = field(default_factory=dict)
     seconds: float = 60.0
     retained: dict[str, int] = field(default_factory=dict)  # what moto retains (items, stream records)
+    probe_ms: Optional[float] = None  # the machine probe's median time in this minute
+    cpu_s: float = 0.0  # CPU seconds the stack's processes used in this minute
 
     @property
     def rss_mib(self) -> dict[str, float]:
@@ -119,6 +126,27 @@ def idle_growth(samples: list[Sample]) -> Optional[float]:
     return grown(idle[0], idle[-1]) if len(idle) >= 2 else None
 
 
+def _windows(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
+    """The first and the last third of the minutes under load."""
+    load = [s for s in samples if s.phase == "load"]
+    third = round(len(load) / 3)
+    return (load[:third], load[-third:]) if third else ([], [])
+
+
+def machine_factor(samples: list[Sample]) -> float:
+    """How much slower the machine ran in the last third than in the first (1.0 without probes)."""
+    first, last = _windows(samples)
+    before = [s.probe_ms for s in first if s.probe_ms]
+    after = [s.probe_ms for s in last if s.probe_ms]
+    return statistics.median(after) / statistics.median(before) if before and after else 1.0
+
+
+def cpu_per_request(window: list[Sample]) -> Optional[float]:
+    """CPU milliseconds of the whole stack per request over ``window``."""
+    requests = sum(s.requests for s in window)
+    return sum(s.cpu_s for s in window) * 1000 / requests if requests else None
+
+
 def _pooled(samples: list[Sample]) -> dict[str, RouteMinute]:
     out: dict[str, RouteMinute] = {}
     for s in samples:
@@ -130,19 +158,19 @@ def _pooled(samples: list[Sample]) -> dict[str, RouteMinute]:
 
 
 def drift(samples: list[Sample], limits: Limits) -> dict[str, tuple[float, float, float]]:
-    """Per judged route: (median of the first third under load, of the last third, ratio)."""
-    load = [s for s in samples if s.phase == "load"]
-    third = round(len(load) / 3)
+    """Per judged route: (median of the first third under load, of the last third, ratio in machine terms)."""
+    first_window, last_window = _windows(samples)
     out: dict[str, tuple[float, float, float]] = {}
-    if third == 0:
+    if not first_window:
         return out
-    first, last = _pooled(load[:third]), _pooled(load[-third:])
+    machine = machine_factor(samples)
+    first, last = _pooled(first_window), _pooled(last_window)
     for route, before in first.items():
         after = last.get(route)
         if after is None or min(before.count, after.count) < limits.min_requests:
             continue
         assert before.p50 is not None and after.p50 is not None
-        out[route] = (before.p50, after.p50, after.p50 / before.p50 if before.p50 else float("inf"))
+        out[route] = (before.p50, after.p50, after.p50 / machine / before.p50 if before.p50 else float("inf"))
     return out
 
 
@@ -161,9 +189,16 @@ def problems(samples: list[Sample], limits: Limits) -> list[str]:
     idle = idle_growth(samples)
     if idle is not None and idle > limits.idle_slack_mib:
         found.append(f"memory grew {idle:.1f} MiB while idle (limit {limits.idle_slack_mib:g})")
+    machine = machine_factor(samples)
     for route, (before, after, ratio) in drift(samples, limits).items():
-        if ratio > limits.max_drift and after - before > limits.drift_floor_ms:
-            found.append(f"{route}: median {before:.1f} -> {after:.1f} ms ({ratio:.2f}x; limit {limits.max_drift}x)")
+        if ratio > limits.max_drift and after / machine - before > limits.drift_floor_ms:
+            found.append(f"{route}: median {before:.1f} -> {after:.1f} ms ({ratio:.2f}x in machine terms; "
+                         f"limit {limits.max_drift}x)")
+    first, last = _windows(samples)
+    cpu_before, cpu_after = cpu_per_request(first), cpu_per_request(last)
+    if cpu_before and cpu_after and cpu_after / cpu_before > limits.max_drift:
+        found.append(f"the stack's CPU per request rose {cpu_before:.1f} -> {cpu_after:.1f} ms "
+                     f"({cpu_after / cpu_before:.2f}x; limit {limits.max_drift}x)")
     return found
 
 
@@ -183,12 +218,14 @@ def render(samples: list[Sample]) -> str:
     """The memory table and the latency table, a row per minute."""
     routes = sorted({r for s in samples for r in s.routes})
     lines = [f"{'min':>4} {'phase':8} {'req/s':>6} {'fail':>5} {'writes':>7} | RSS MiB {'total':>6} "
-             + " ".join(f"{r:>7}" for r in ROLES) + f" {'(n)':>4} | moto {'items':>6} {'stream':>6}"]
+             + " ".join(f"{r:>7}" for r in ROLES) + f" {'(n)':>4} | moto {'items':>6} {'stream':>6}"
+             + f" | {'CPU ms/req':>10} {'probe ms':>8}"]
     for s in samples:
-        kept = s.retained
+        kept, cpu = s.retained, cpu_per_request([s])
         lines.append(f"{s.minute:>4} {s.phase:8} {s.requests / s.seconds:6.1f} {s.failures:5d} {s.writes:7d} | "
                      f"        {s.total_mib:6.0f} " + " ".join(f"{s.rss_mib.get(r, 0):7.0f}" for r in ROLES)
-                     + f" {s.workers:4d} |      {kept.get('items', 0):6d} {kept.get('stream_records', 0):6d}")
+                     + f" {s.workers:4d} |      {kept.get('items', 0):6d} {kept.get('stream_records', 0):6d}"
+                     + f" | {_ms(cpu) if cpu is None else f'{cpu:.1f}':>10} {_ms(s.probe_ms):>8}")
     lines += ["", "latency per route, median/p95 ms (requests)"]
     width = max([len(r) for r in routes] + [10])
     lines.append(f"{'route':{width}} " + " ".join(f"{'min ' + str(s.minute):>16}" for s in samples if s.routes))
@@ -221,6 +258,12 @@ def summary(samples: list[Sample], limits: Limits) -> str:
     idle_samples = [s for s in samples if s.phase == "idle"]
     if len(idle_samples) >= 2:
         lines.append("  by process while idle (MiB): " + _by_role(idle_samples[0], idle_samples[-1]))
+    first, last = _windows(samples)
+    machine, cpu_before, cpu_after = machine_factor(samples), cpu_per_request(first), cpu_per_request(last)
+    lines.append(f"first to last third under load: the machine probe {machine:.2f}x, the stack's CPU per request "
+                 f"{_ms(cpu_before) if cpu_before is None else f'{cpu_before:.1f}'} -> "
+                 f"{_ms(cpu_after) if cpu_after is None else f'{cpu_after:.1f}'} ms")
     for route, (before, after, ratio) in sorted(drift(samples, limits).items()):
-        lines.append(f"{route}: median {before:.1f} -> {after:.1f} ms, first to last third under load ({ratio:.2f}x)")
+        lines.append(f"  {route}: median {before:.1f} -> {after:.1f} ms ({after / before:.2f}x; "
+                     f"{ratio:.2f}x in machine terms)")
     return "\n".join(lines)
