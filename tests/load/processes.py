@@ -1,8 +1,11 @@
-"""The processes a local stack started, by role, their resident memory and CPU time (read from /proc)."""
+"""The processes a local stack started, by role, their resident memory and CPU time (read from /proc); and how
+fast the (shared) machine is right now."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from local.procs import descendants, rss_kib
@@ -64,3 +67,27 @@ def cpu_seconds(pid: int) -> float:
 def cpu_by_process(main_pid: int) -> dict[int, float]:
     """CPU seconds so far of the main process and every descendant."""
     return {pid: cpu_seconds(pid) for pid in [main_pid, *descendants(main_pid)]}
+
+
+class CpuMeter:
+    """CPU seconds the stack's processes used since the last reading (a process started meanwhile counts whole)."""
+
+    def __init__(self, main_pid: int) -> None:
+        self._pid, self._last = main_pid, cpu_by_process(main_pid)
+
+    def take(self) -> float:
+        now = cpu_by_process(self._pid)
+        used = sum(seconds - self._last.get(pid, 0.0) for pid, seconds in now.items())
+        self._last = now
+        return used
+
+
+PROBE = ("import time\nt = time.perf_counter()\nx = 0\nfor i in range(300_000):\n    x += i * i\n"
+         "print((time.perf_counter() - t) * 1000)")
+
+
+def machine_probe_ms() -> float:
+    """Milliseconds a fixed piece of CPU-bound work takes in a fresh process now: the machine's speed, which
+    other work on a shared machine changes. Latency is compared in its terms."""
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True)
+    return float(done.stdout)

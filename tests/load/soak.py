@@ -36,7 +36,7 @@ from locust.env import Environment  # noqa: E402
 
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack  # noqa: E402
 from tests.load import workload  # noqa: E402
-from tests.load.processes import cpu_by_process, rss_by_process  # noqa: E402
+from tests.load.processes import CpuMeter, machine_probe_ms, rss_by_process  # noqa: E402
 from tests.load.verdict import Limits, RouteMinute, Sample, problems, render, summary  # noqa: E402
 
 
@@ -63,12 +63,10 @@ class Recorder:
 
 
 PROBE_EVERY_S = 5.0
-PROBE = ("import time\nt = time.perf_counter()\nx = 0\nfor i in range(300_000):\n    x += i * i\n"
-         "print((time.perf_counter() - t) * 1000)")
 
 
 class Probe:
-    """Times a fixed piece of CPU-bound work in a fresh process every few seconds: the machine's speed now."""
+    """The machine probe every few seconds, in the background (a greenlet: the probe runs in its own process)."""
 
     def __init__(self) -> None:
         self._times: list[float] = []
@@ -76,9 +74,10 @@ class Probe:
 
     def _loop(self) -> None:
         while True:
-            done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60)
-            if done.returncode == 0:
-                self._times.append(float(done.stdout))
+            try:
+                self._times.append(machine_probe_ms())
+            except (subprocess.SubprocessError, ValueError):
+                pass
             gevent.sleep(PROBE_EVERY_S)
 
     def take(self) -> Optional[float]:
@@ -87,19 +86,6 @@ class Probe:
 
     def stop(self) -> None:
         self._greenlet.kill()
-
-
-class CpuMeter:
-    """CPU seconds the stack's processes used since the last reading."""
-
-    def __init__(self, main_pid: int) -> None:
-        self._pid, self._last = main_pid, cpu_by_process(main_pid)
-
-    def take(self) -> float:
-        now = cpu_by_process(self._pid)
-        used = sum(seconds - self._last.get(pid, 0.0) for pid, seconds in now.items())
-        self._last = now
-        return used
 
 
 def moto_retained(stack: RunningStack) -> dict[str, int]:

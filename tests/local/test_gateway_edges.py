@@ -15,6 +15,7 @@ import pytest
 from bazaar.manifest import Function, Route
 from local import gateway as gw
 from local.runtime import LambdaRuntime
+from tests.support.functions import write_functions
 
 HANDLERS = {
     "ok": "def handler(event, context):\n    return {'method': event['requestContext']['http']['method']}\n",
@@ -34,14 +35,7 @@ FUNCTIONS = [_fn("ok"), _fn("slow")]
 
 @pytest.fixture(scope="module")
 def functions_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("src") / "functions"
-    root.mkdir()
-    (root / "__init__.py").write_text("")
-    for name, code in HANDLERS.items():
-        (root / name).mkdir()
-        (root / name / "__init__.py").write_text("")
-        (root / name / "handler.py").write_text(code)
-    return root
+    return write_functions(tmp_path_factory.mktemp("src"), HANDLERS)
 
 
 class _Served:

@@ -13,6 +13,7 @@ import pytest
 from bazaar.manifest import GRANT_ENV, Function, Grant, Route
 from local import REPO_ROOT
 from local.runtime import LambdaRuntime
+from tests.support.functions import write_functions
 
 HANDLERS = {
     "echo": """
@@ -74,14 +75,7 @@ FUNCTIONS = [_fn("echo", grants=(Grant.TABLE_READ, Grant.CACHE)), _fn("boom"), _
 
 @pytest.fixture(scope="module")
 def functions_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("src") / "functions"
-    root.mkdir()
-    (root / "__init__.py").write_text("")
-    for name, code in HANDLERS.items():
-        (root / name).mkdir()
-        (root / name / "__init__.py").write_text("")
-        (root / name / "handler.py").write_text(code)
-    return root
+    return write_functions(tmp_path_factory.mktemp("src"), HANDLERS)
 
 
 @pytest.fixture(scope="module")
