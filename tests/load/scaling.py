@@ -139,7 +139,7 @@ def measured_patches(stack: RunningStack, writers: list[Writer], per_writer: int
 
 
 def moto_stats(stack: RunningStack) -> dict[str, Any]:
-    with urllib.request.urlopen(stack.info["aws_endpoint_url"] + "/_bazaar/stats", timeout=10) as response:
+    with urllib.request.urlopen(stack.info["aws_endpoint_url"] + "/_bazaar/stats", timeout=60) as response:
         return json.loads(response.read())
 
 
