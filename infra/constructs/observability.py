@@ -1,108 +1,16 @@
-"""Who did what, when, in CloudWatch: security metric filters with alarms, saved Logs Insights queries and a
-dashboard per stage.
-
-Two sources answer the questions (docs/operations.md):
-- **audit records** (``"audit": true``), one per state-changing request, written by ``bazaar.web`` into the log
-  group of the function that served it: actor (token ``sub``), roles, action, resource, outcome, status;
-- **API access log lines** (``bazaar.resources.ACCESS_LOG_FORMAT``), one per request, including the requests the
-  JWT authorizer refused, which never reach a function.
-
-``make audit`` asks the same questions of the local stack's ``.local/logs/`` (``local/audit.py``).
-"""
+"""Who did what, when, in CloudWatch: the security metric filters with their alarms, the saved Logs Insights
+queries (both defined in ``infra/insights.py``) and the stage's operations dashboard."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from aws_cdk import Duration, aws_cloudwatch as cw, aws_logs as logs
 from constructs import Construct
 
-from bazaar import manifest, resources
-from bazaar.manifest import Function
+from bazaar import resources
 from infra.config import StageConfig
 from infra.constructs.alarms import Alarms
-
-AUDIT_FIELDS = ("@timestamp", "actor", "roles.0", "roles.1", "action", "resource", "outcome", "status", "request_id")
-ACCESS_FIELDS = ("@timestamp", "ip", "method", "routeKey", "path", "status", "authorizerError", "sub", "requestId")
-IS_AUDIT = "audit = 1"  # Logs Insights reads a JSON true as 1
-IS_ADMIN = '(roles.0 = "admin" or roles.1 = "admin" or roles.2 = "admin")'
-
-
-@dataclass(frozen=True)
-class Question:
-    """One saved Logs Insights query: ``bazaar-<stage>/<name>``, over the audit records or the access log."""
-
-    name: str
-    source: str  # "audit" | "access"
-    description: str
-    fields: tuple[str, ...] = ()
-    filters: tuple[str, ...] = ()
-    stats: str = ""
-    sort: str = "@timestamp desc"
-    limit: int = 1000
-
-    def query_string(self) -> logs.QueryString:
-        return logs.QueryString(fields=list(self.fields) or None, filter_statements=list(self.filters) or None,
-                                stats_statements=[self.stats] if self.stats else None, sort=self.sort or None,
-                                limit=self.limit)
-
-    def lines(self) -> list[str]:
-        """The same query as dashboard query lines (joined with ``\\n|``)."""
-        out = [f"fields {', '.join(self.fields)}"] if self.fields else []
-        out += [f"filter {f}" for f in self.filters]
-        out += [f"stats {self.stats}"] if self.stats else []
-        out += [f"sort {self.sort}"] if self.sort else []
-        return out + [f"limit {self.limit}"]
-
-
-QUESTIONS: tuple[Question, ...] = (
-    Question("audit/who-did-what", "audit", "Every audit record, newest first (make audit)",
-             AUDIT_FIELDS, (IS_AUDIT,)),
-    Question("audit/by-actor", "audit", "Per actor: what they did, with which outcome, and when last "
-             "(make audit ACTOR=...)", filters=(IS_AUDIT,),
-             stats="count(*) as requests, latest(@timestamp) as last_seen by actor, action, outcome",
-             sort="last_seen desc"),
-    Question("audit/by-resource", "audit", "Per resource: who touched it, how and when last (make audit RESOURCE=...)",
-             filters=(IS_AUDIT,),
-             stats="count(*) as requests, latest(@timestamp) as last_seen by resource, action, actor, outcome",
-             sort="last_seen desc"),
-    Question("audit/refused", "audit", "State changes refused by a function: denied (401/403) or rejected (4xx) "
-             "(make audit OUTCOME=denied)", AUDIT_FIELDS, (IS_AUDIT, 'outcome in ["denied", "rejected"]')),
-    Question("audit/admin-actions", "audit", "State changes made by admins (the AdminActions metric)",
-             AUDIT_FIELDS, (IS_AUDIT, IS_ADMIN)),
-    Question("audit/server-errors", "audit", "State changes that failed on our side (outcome error)",
-             AUDIT_FIELDS, (IS_AUDIT, 'outcome = "error"')),
-    Question("api/failed-auth", "access", "Requests answered 401: refused by the JWT authorizer (they never reach a "
-             "function) or a bad webhook signature (the FailedAuth metric)", ACCESS_FIELDS, ("status = 401",)),
-    Question("api/failed-auth-by-ip", "access", "Where failed authentication comes from",
-             filters=("status = 401",), stats="count(*) as refused, latest(@timestamp) as last_seen by ip, routeKey",
-             sort="refused desc"),
-    Question("api/forbidden", "access", "Requests answered 403: authenticated callers refused by a function "
-             "(the Forbidden metric)", ACCESS_FIELDS, ("status = 403",)),
-)
-
-
-def audited_functions() -> list[Function]:
-    """The functions that write audit records: every route that changes state (``bazaar.web.http``)."""
-    return [fn for fn in manifest.routes() if fn.route and fn.route.method not in ("GET", "HEAD", "OPTIONS")]
-
-
-def admin_filter_pattern() -> str:
-    """Audit records of callers in the admin group, whatever the position of "admin" in their sorted roles."""
-    positions = " || ".join(f'$.roles[{i}] = "admin"' for i in range(len(resources.USER_POOL_GROUPS)))
-    return f"{{ $.audit IS TRUE && ({positions}) }}"
-
-
-# Metric filters: name -> (source, pattern, alarm description).
-METRIC_FILTERS: dict[str, tuple[str, str, str]] = {
-    "FailedAuth": ("access", '{ $.status = "401" }',
-                   "Burst of 401s: tokens refused by the JWT authorizer or bad webhook signatures (credential "
-                   "stuffing, a leaked or expired client): see the api/failed-auth queries"),
-    "Forbidden": ("access", '{ $.status = "403" }',
-                  "Burst of 403s: authenticated callers trying what their role may not do: see api/forbidden"),
-    "AdminActions": ("audit", admin_filter_pattern(),
-                     "Unusual volume of admin state changes: see audit/admin-actions"),
-}
+from infra.insights import ACCESS_FIELDS, METRIC_FILTERS, QUESTIONS, Question, audited_functions, \
+    metrics_namespace
 
 
 class Observability(Construct):
@@ -111,7 +19,7 @@ class Observability(Construct):
                  function_metrics: dict[str, dict[str, cw.IMetric]], queue_metrics: dict[str, cw.IMetric]) -> None:
         super().__init__(scope, id)
         self.cfg = cfg
-        self.namespace = f"{resources.METRICS_NAMESPACE}/{cfg.stage}"
+        self.namespace = metrics_namespace(cfg.stage)
         # source -> {construct id part: log group}
         self.sources: dict[str, dict[str, logs.ILogGroup]] = {
             "audit": {_camel(fn.name): function_logs[fn.name] for fn in audited_functions()},
@@ -132,7 +40,7 @@ class Observability(Construct):
 
         self.queries = [
             logs.QueryDefinition(self, f"Query{i}", query_definition_name=f"bazaar-{cfg.stage}/{q.name}",
-                                 query_string=q.query_string(), log_groups=list(self.sources[q.source].values()))
+                                 query_string=_query_string(q), log_groups=list(self.sources[q.source].values()))
             for i, q in enumerate(QUESTIONS)]
         self.dashboard = self._dashboard(alarms, api_metrics, function_metrics, queue_metrics)
 
@@ -168,6 +76,11 @@ class Observability(Construct):
                               query_lines=[f"fields {', '.join(ACCESS_FIELDS)}", "filter status = 401 or status = 403",
                                            "sort @timestamp desc", "limit 50"]))
         return board
+
+
+def _query_string(q: Question) -> logs.QueryString:
+    return logs.QueryString(fields=list(q.fields) or None, filter_statements=list(q.filters) or None,
+                            stats_statements=[q.stats] if q.stats else None, sort=q.sort or None, limit=q.limit)
 
 
 def _camel(name: str) -> str:
