@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bazaar import manifest
+from bazaar.resources import ACCESS_LOG_FILE
 
 from tests.e2e.conftest import RunningStack, http, start_stack, stop_stack, tokens
 
@@ -80,6 +81,8 @@ def drive(stack: RunningStack, rounds: int) -> dict[str, int]:
 
 
 def reports(logs_dir: Path) -> dict[str, dict[str, Any]]:
+    """Per function: warm durations, init durations and the log bytes it writes per invocation (CloudWatch Logs
+    ingestion is billed per byte)."""
     out: dict[str, dict[str, Any]] = {}
     for fn in manifest.FUNCTIONS:
         path = logs_dir / f"{fn.name}.log"
@@ -96,6 +99,7 @@ def reports(logs_dir: Path) -> dict[str, dict[str, Any]]:
             continue
         warm.sort()
         out[fn.name] = {"memory_mb": fn.memory_mb, "warm_invocations": len(warm),
+                        "log_bytes_per_invocation": round(path.stat().st_size / (len(warm) + len(init))),
                         "median_ms": round(statistics.median(warm), 1),
                         "p90_ms": round(warm[min(len(warm) - 1, int(0.9 * len(warm)))], 1),
                         "init_median_ms": round(statistics.median(init), 1) if init else None}
@@ -114,16 +118,22 @@ def main(argv: list[str] | None = None) -> int:
             statuses = drive(stack, a.rounds)
             time.sleep(a.settle)
             figures = reports(stack.local_dir / "logs")
+            access = stack.local_dir / "logs" / ACCESS_LOG_FILE
+            lines = access.read_text().count("\n") if access.exists() else 0
+            access_bytes = round(access.stat().st_size / lines) if lines else 0
         finally:
             stop_stack(stack)
     print(f"{'function':20} {'MB':>5} {'warm n':>7} {'median ms':>10} {'p90 ms':>8} {'init ms':>8}")
     for name, f in figures.items():
         print(f"{name:20} {f['memory_mb']:5} {f['warm_invocations']:7} {f['median_ms']:10} {f['p90_ms']:8} "
               f"{f['init_median_ms'] if f['init_median_ms'] is not None else '-':>8}")
+    print("log bytes per invocation:", {n: f["log_bytes_per_invocation"] for n, f in figures.items()},
+          "| access log bytes per request:", access_bytes)
     print("statuses:", json.dumps(statuses, sort_keys=True))
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps({"rounds": a.rounds, "functions": figures, "statuses": statuses}, indent=2))
+        a.json.write_text(json.dumps({"rounds": a.rounds, "functions": figures, "access_log_bytes_per_request": access_bytes,
+                                         "statuses": statuses}, indent=2))
     return 0
 
 
