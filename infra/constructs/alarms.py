@@ -49,7 +49,7 @@ class AlarmTopic(Construct):
         placeholders = [e for e in cfg.alarm_emails if is_placeholder(e)]
         if placeholders:
             # Not a construct annotation: that would land in the policy-validation report beside cdk-nag's.
-            print(f"warning: {cfg.stage}: alarm recipient {', '.join(placeholders)} is a placeholder that never "
+            print(f"warning: {cfg.stage}: {len(placeholders)} alarm recipient(s) at a placeholder domain that never "
                   f"receives mail; set the on-call addresses in infra/config.py or pass -c alarmEmails=... before "
                   f"deploying", file=sys.stderr)
 

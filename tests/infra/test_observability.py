@@ -127,6 +127,14 @@ def test_query_definitions_ask_the_audit_questions_of_the_right_log_groups(synth
             assert len(d["LogGroupNames"]) == len(audited_functions()), q.name
 
 
+def test_the_api_stage_logs_the_shared_access_log_format_with_authorizer_refusals(synth: Synth) -> None:
+    _, stage = synth.one("AWS::ApiGatewayV2::Stage")
+    logged = json.loads(stage["Properties"]["AccessLogSettings"]["Format"])
+    assert logged == resources.ACCESS_LOG_FORMAT  # the local gateway writes these keys too (local/access_log.py)
+    assert {logged["status"], logged["authorizerError"], logged["sub"]} == {
+        "$context.status", "$context.authorizer.error", "$context.authorizer.claims.sub"}
+
+
 def test_access_questions_read_only_fields_the_access_log_has() -> None:
     known = set(resources.ACCESS_LOG_FORMAT) | {"@timestamp"}
     assert set(ACCESS_FIELDS) <= known
