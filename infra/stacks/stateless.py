@@ -12,7 +12,6 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from bazaar import manifest, resources
-from bazaar.manifest import Function
 from infra import assets
 from infra.config import StageConfig, log_group_name
 from infra.constructs.alarms import DELIVERY_DLQ, Alarms, AlarmTopic
