@@ -32,7 +32,7 @@ class Unauthorized(Exception):
     """Why a token was refused (for tests and debugging; never sent to the client)."""
 
 
-def _http_opener() -> urllib.request.OpenerDirector:
+def http_opener() -> urllib.request.OpenerDirector:
     """An opener that speaks http(s) only: unlike ``urlopen``, it can never be pointed at ``file:`` or ``ftp:``."""
     opener = urllib.request.OpenerDirector()
     for handler in (urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(), urllib.request.UnknownHandler(),
@@ -42,7 +42,7 @@ def _http_opener() -> urllib.request.OpenerDirector:
 
 
 def http_jwks_fetcher(url: str) -> JwksFetcher:
-    opener = _http_opener()
+    opener = http_opener()
 
     def fetch() -> dict[str, Any]:  # another scheme raises URLError (an OSError): the token is refused
         with opener.open(url, timeout=5) as resp:
