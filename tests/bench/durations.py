@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -60,6 +61,9 @@ def drive(stack: RunningStack, rounds: int) -> dict[str, int]:
         call("health", lambda: http("GET", f"{url}/health"))
         call("openapi", lambda: http("GET", f"{url}/openapi.json"))
         created = call("create_product", lambda: http("POST", f"{url}/products", NEW, token=seller))
+        if created.status != 201:  # counted in the statuses; the round goes on without a product
+            print(f"create_product {created.status}: {created.body[:200]!r}", file=sys.stderr)
+            continue
         pid = created.json()["product_id"]
         for _ in range(3):  # reads dominate a catalog: cache hits after the first
             call("get_product", lambda: http("GET", f"{url}/products/{pid}"))
@@ -112,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settle", type=float, default=5.0, help="seconds to let consumers finish (default 5)")
     p.add_argument("--json", type=Path, help="write the figures here")
     a = p.parse_args(argv)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         stack = start_stack(Path(tmp) / ".local")
         try:
@@ -123,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             access_bytes = round(access.stat().st_size / lines) if lines else 0
         finally:
             stop_stack(stack)
+    load = (round(load_before, 1), round(os.getloadavg()[0], 1))
+    print(f"load average (1 min) before / after: {load[0]} / {load[1]} on {os.cpu_count()} cores: durations grow "
+          f"with it; compare runs at similar load")
     print(f"{'function':20} {'MB':>5} {'warm n':>7} {'median ms':>10} {'p90 ms':>8} {'init ms':>8}")
     for name, f in figures.items():
         print(f"{name:20} {f['memory_mb']:5} {f['warm_invocations']:7} {f['median_ms']:10} {f['p90_ms']:8} "
@@ -132,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     print("statuses:", json.dumps(statuses, sort_keys=True))
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps({"rounds": a.rounds, "functions": figures, "access_log_bytes_per_request": access_bytes,
+        a.json.write_text(json.dumps({"rounds": a.rounds, "load_average": load, "functions": figures, "access_log_bytes_per_request": access_bytes,
                                          "statuses": statuses}, indent=2))
     return 0
 
