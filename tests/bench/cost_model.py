@@ -154,9 +154,9 @@ def stage_lines(stage: str, requests: int, measured: dict[str, Any]) -> list[tup
     add("SNS publishes", max(0.0, events - 1e6) / 1e6 * price("sns_publish_per_m"),
         f"{events / 1e6:.2f} M publishes (first 1 M free) x $0.50/M; deliveries to SQS free")
     queues = len(manifest.queue_consumers())
-    sqs = deliveries * SQS_REQUESTS_PER_MESSAGE + queues * 2 * SQS_IDLE_POLL_PER_QUEUE
+    sqs = deliveries * SQS_REQUESTS_PER_MESSAGE + queues * SQS_IDLE_POLL_PER_QUEUE
     add("SQS requests", max(0.0, sqs - 1e6) / 1e6 * price("sqs_req_per_m"), f"{sqs / 1e6:.2f} M requests (send, "
-        f"receive, delete; idle polls of {queues} queues + DLQs; first 1 M free) x $0.40/M")
+        f"receive, delete; idle long polls of {queues} queue(s); first 1 M free) x $0.40/M")
     emails = sum(op.per_100 * op.emails for op in MIX) * scale
     add("SES e-mail", emails / 1000 * price("ses_per_1000"), f"{emails:,.0f} e-mails x $0.10/1000")
     ecpu = sum(op.per_100 * op.ecpu for op in MIX) * scale + events * 2
@@ -179,7 +179,11 @@ def stage_lines(stage: str, requests: int, measured: dict[str, Any]) -> list[tup
         f"log; 5 GB free) x $0.50 + {flow_gb:g} GB flow logs x $0.50 + {stored:.2f} GB stored "
         f"({cfg.log_retention_days} d, compressed) x $0.03")
     fns_n = len(manifest.FUNCTIONS)
-    alarms = fns_n + 1 + queues + len(manifest.stream_consumers()) * 2 + 3 + (1 if cfg.alarm_emails else 0)
+    from bazaar import resources
+
+    dlqs_per_queue = 2 if hasattr(resources, "delivery_dlq_name") else 1  # + the subscription's delivery DLQ
+    alarms = (fns_n + 1 + queues * dlqs_per_queue + len(manifest.stream_consumers()) * 2 + 3
+              + (1 if cfg.alarm_emails else 0))
     metrics = 3 + fns_n  # metric filters + Powertools' ServerErrors-style EMF metrics (one per function)
     add("CloudWatch alarms, metrics, dashboard", max(0, alarms - 10) * price("alarm_month")
         + max(0, metrics - 10) * price("metric_month"), f"{alarms} alarms (10 free) x $0.10 + {metrics} custom "
