@@ -1,4 +1,5 @@
-"""``python -m local run | token <user> | redrive <function>`` (``make run`` / ``make token USER=...``)."""
+"""``python -m local run | token <user> | redrive <function> | audit [filters]`` (``make run``, ``make token
+USER=...``, ``make audit ...``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("username")
     red = sub.add_parser("redrive", help="move a queue consumer's DLQ messages back to its queue")
     red.add_argument("function")
+    aud = sub.add_parser("audit", help="who did what, when: audit records and authorizer refusals in .local/logs")
+    aud.add_argument("--actor", help="a seeded username or a token sub")
+    aud.add_argument("--action", help="function name, glob allowed (e.g. '*_product')")
+    aud.add_argument("--resource", help="resource path, glob allowed (e.g. '/products/*')")
+    aud.add_argument("--outcome", help="success | denied | rejected | error")
+    aud.add_argument("--since", help="15m, 2h, 1d (ago) or an RFC 3339 time")
+    aud.add_argument("--until", help="15m, 2h, 1d (ago) or an RFC 3339 time")
+    aud.add_argument("--limit", type=int, default=200, help="show the latest N matches (0: all; default 200)")
+    aud.add_argument("--json", action="store_true", help="one JSON object per line")
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -34,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         from local.cli import token
 
         return token(args.username)
+    if args.command == "audit":
+        from local.audit import audit
+
+        return audit(args.actor, args.action, args.resource, args.outcome, args.since, args.until, args.json,
+                     args.limit)
     from local.cli import redrive
 
     return redrive(args.function)

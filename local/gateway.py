@@ -15,7 +15,7 @@ from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 from bazaar.manifest import Function
-from local import apigw
+from local import access_log, apigw
 from local.authorizer import JwtAuthorizer, Unauthorized
 from local.routing import Router
 from local.runtime import LambdaRuntime
@@ -31,6 +31,7 @@ class Gateway:
         self.router, self.authorizer, self.runtime, self.port = router, authorizer, runtime, port
         self._say = say or timestamped_print
 
+    @access_log.logged  # API Gateway's access-log line per request, to .local/logs/api-access.log
     def handle(self, req: apigw.HttpRequest) -> tuple[apigw.HttpResponse, str, str]:
         """The response, plus the function name and "cold"/"warm" for the console line."""
         rid = req.request_id

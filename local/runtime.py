@@ -22,6 +22,7 @@ import select
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -81,7 +82,7 @@ def worker_environment(fn: Function, grant_env: dict[str, str], endpoint_url: st
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "LANG": "en_US.UTF-8",
         "TZ": ":UTC",
-        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+        "TMPDIR": tempfile.gettempdir(),  # the host's (TMPDIR, else the platform default), as Lambda's /tmp
         "LAMBDA_TASK_ROOT": str(code_dir),
         "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
         "AWS_EXECUTION_ENV": f"AWS_Lambda_python{LAMBDA_PYTHON_VERSION}",

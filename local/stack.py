@@ -95,6 +95,7 @@ def run(port: int) -> int:
         # Heavy imports while moto boots.
         from bazaar import manifest
         from local import provision
+        from local.access_log import RecordingAuthorizer
         from local.authorizer import JwtAuthorizer, http_jwks_fetcher
         from local.runtime import LambdaRuntime
         from local.sqs_poller import SqsPoller
@@ -117,7 +118,8 @@ def run(port: int) -> int:
         runtime = LambdaRuntime(manifest.FUNCTIONS, prov.function_grant_env, moto.url, paths.code, paths.logs,
                                 max_workers=max_workers, concurrency_limit=concurrency)
         jwks_url = f"{moto.url}/{prov.user_pool_id}/.well-known/jwks.json"  # moto's host, not the iss host
-        authorizer = JwtAuthorizer(prov.issuer, [prov.user_pool_client_id], http_jwks_fetcher(jwks_url))
+        authorizer = RecordingAuthorizer(  # tells the access log the caller's sub, or why the token was refused
+            JwtAuthorizer(prov.issuer, [prov.user_pool_client_id], http_jwks_fetcher(jwks_url)))
         gateway = gw.Gateway(gw.build_router(list(manifest.FUNCTIONS)), authorizer, runtime, port, say=log)
 
         retry_env = os.environ.get(RETRY_VISIBILITY_ENV)
