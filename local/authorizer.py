@@ -32,9 +32,20 @@ class Unauthorized(Exception):
     """Why a token was refused (for tests and debugging; never sent to the client)."""
 
 
+def http_opener() -> urllib.request.OpenerDirector:
+    """An opener that speaks http(s) only: unlike ``urlopen``, it can never be pointed at ``file:`` or ``ftp:``."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(), urllib.request.UnknownHandler(),
+                    urllib.request.HTTPDefaultErrorHandler(), urllib.request.HTTPErrorProcessor()):
+        opener.add_handler(handler)
+    return opener
+
+
 def http_jwks_fetcher(url: str) -> JwksFetcher:
-    def fetch() -> dict[str, Any]:
-        with urllib.request.urlopen(url, timeout=5) as resp:
+    opener = http_opener()
+
+    def fetch() -> dict[str, Any]:  # another scheme raises URLError (an OSError): the token is refused
+        with opener.open(url, timeout=5) as resp:
             return json.load(resp)
 
     return fetch

@@ -112,8 +112,10 @@ def webhook(order_id: str, event_type: str, event_id: str) -> None:
     header = signature_header(stack["payment_webhook_secret"].encode(), int(time.time()), body)
     request = urllib.request.Request(f"{stack['api_url']}/payments/webhook", data=body, method="POST",
                                      headers={"content-type": "application/json", "bazaar-signature": header})
+    from local.authorizer import http_opener  # http(s) only: never file: or ftp:
+
     try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
+        with http_opener().open(request, timeout=30) as resp:
             print(resp.status, resp.read().decode())
     except urllib.error.HTTPError as err:
         raise CommandError(f"{err.code} {err.read().decode()}") from None

@@ -25,6 +25,8 @@ LOCAL_DIR_ENV = "BAZAAR_LOCAL_DIR"  # tests run several stacks side by side, eac
 RETRY_VISIBILITY_ENV = "BAZAAR_LOCAL_RETRY_VISIBILITY_S"
 MAX_WORKERS_ENV = "BAZAAR_LOCAL_MAX_WORKERS"
 DEFAULT_MAX_WORKERS = 4  # execution environments per function (AWS: up to the account's concurrency)
+CONCURRENCY_ENV = "BAZAAR_LOCAL_CONCURRENCY"
+DEFAULT_CONCURRENCY = 1000  # Lambda's default account concurrency per Region: invokes in flight beyond it throttle
 SHUTDOWN_BUDGET_S = 5.0  # contract §1
 
 

@@ -42,8 +42,10 @@ class BazaarFunction(Construct):
         super().__init__(scope, id)
         self.spec = spec
         name = function_name(cfg.stage, spec)
+        # Under the data key: the audit records live here (CloudWatch Logs encrypts; the role needs no key grant).
         self.log_group = logs.LogGroup(self, "Logs", log_group_name=f"/aws/lambda/{name}",
-                                       retention=cfg.log_retention, removal_policy=cfg.removal_policy)
+                                       retention=cfg.log_retention, encryption_key=targets.key,
+                                       removal_policy=cfg.removal_policy)
         # Our own role, not the CDK default: no AWS managed policies, logs limited to this log group.
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                              description=f"Bazaar {cfg.stage} {spec.name}: grants {[g.value for g in spec.grants]}")

@@ -31,7 +31,7 @@ class ConsumerQueue(Construct):
     """SNS topic → (raw delivery, filter policy) → queue (redrive to DLQ) → the consumer function."""
 
     def __init__(self, scope: Construct, id: str, *, stage: str, spec: Function, function: lambda_.IFunction,
-                 topic: sns.ITopic, removal_policy: RemovalPolicy) -> None:
+                 topic: sns.ITopic, removal_policy: RemovalPolicy, max_concurrency: int) -> None:
         super().__init__(scope, id)
         q = spec.queue
         assert q is not None, f"{spec.name} is not a queue consumer"
@@ -54,7 +54,7 @@ class ConsumerQueue(Construct):
                            for attr, values in resources.subscription_filter(spec).items()}))
         function.add_event_source(SqsEventSource(
             self.queue, batch_size=q.batch_size, max_batching_window=_window(q.max_batching_window_s),
-            report_batch_item_failures=True))
+            report_batch_item_failures=True, max_concurrency=max_concurrency))
 
 
 class StreamConsumer(Construct):

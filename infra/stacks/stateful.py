@@ -6,13 +6,13 @@ it would lock every user out, so it gets the same RETAIN/deletion-protection pol
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Fn, Stack, aws_cognito as cognito, aws_dynamodb as dynamodb, aws_ec2 as ec2, \
+from aws_cdk import ArnFormat, Duration, Fn, Stack, aws_cognito as cognito, aws_dynamodb as dynamodb, aws_ec2 as ec2, \
     aws_elasticache as elasticache, aws_iam as iam, aws_kms as kms, aws_logs as logs, aws_secretsmanager as sm, \
     aws_ses as ses
 from constructs import Construct
 
 from bazaar import resources
-from infra.config import StageConfig
+from infra.config import StageConfig, log_group_name, log_group_patterns
 from infra.constructs.function import Network
 from infra.nag import acknowledge
 
@@ -46,6 +46,16 @@ class StatefulStack(Stack):
             principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
             actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"],  # as AWS documents it
             conditions={"StringEquals": {"aws:SourceAccount": self.account}}))
+        # CloudWatch Logs encrypts Bazaar's log groups (functions, API access logs, flow logs) with this key; the
+        # encryption context names the log group, so the grant covers this stage's groups only.
+        key.add_to_resource_policy(iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            resources=["*"],  # a key policy's resource is the key itself
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": [
+                self.format_arn(service="logs", resource="log-group", resource_name=pattern,
+                                arn_format=ArnFormat.COLON_RESOURCE_NAME)
+                for pattern in log_group_patterns(self.cfg.stage)]}}))
         return key
 
     # --- table -----------------------------------------------------------------------------------------------
@@ -128,7 +138,8 @@ class StatefulStack(Stack):
                 name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22)],
             gateway_endpoints={"DynamoDb": ec2.GatewayVpcEndpointOptions(
                 service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)})
-        flow_logs = logs.LogGroup(self, "FlowLogs", retention=self.cfg.log_retention,
+        flow_logs = logs.LogGroup(self, "FlowLogs", log_group_name=log_group_name(self.cfg.stage, "vpc-flow-logs"),
+                                  retention=self.cfg.log_retention, encryption_key=self.key,
                                   removal_policy=self.cfg.removal_policy)
         vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
                          traffic_type=self.cfg.flow_log_traffic)

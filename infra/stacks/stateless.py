@@ -6,41 +6,21 @@ import json
 
 import jsii
 from aws_cdk import CfnOutput, Stack, aws_apigateway as apigw_v1, aws_apigatewayv2 as apigw, \
-    aws_lambda as lambda_, aws_logs as logs, aws_sns as sns, aws_sns_subscriptions as subs, aws_sqs as sqs
+    aws_cloudwatch as cw, aws_lambda as lambda_, aws_logs as logs, aws_sns as sns, aws_sqs as sqs
 from aws_cdk.aws_apigatewayv2_authorizers import HttpJwtAuthorizer
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from bazaar import manifest, resources
-from bazaar.manifest import Function
 from infra import assets
-from infra.config import StageConfig
-from infra.constructs.alarms import Alarms
+from infra.config import StageConfig, log_group_name
+from infra.constructs.alarms import DELIVERY_DLQ, Alarms, AlarmTopic
 from infra.constructs.function import ARCHITECTURE, RUNTIME, BazaarFunction
 from infra.constructs.messaging import ConsumerQueue, StreamConsumer
+from infra.constructs.observability import Observability
 from infra.grants import GrantTargets
 from infra.nag import acknowledge
 from infra.stacks.stateful import StatefulStack
-
-# One JSON object per request. Deliberately no headers (Authorization), no query string (cursors), no claims but
-# `sub` (the audit actor): the contract forbids tokens and e-mail addresses in logs.
-ACCESS_LOG_FORMAT = {
-    "requestId": "$context.requestId",
-    "requestTime": "$context.requestTime",
-    "ip": "$context.identity.sourceIp",
-    "method": "$context.httpMethod",
-    "routeKey": "$context.routeKey",
-    "path": "$context.path",
-    "status": "$context.status",
-    "protocol": "$context.protocol",
-    "responseLength": "$context.responseLength",
-    "responseLatency": "$context.responseLatency",
-    "integrationLatency": "$context.integrationLatency",
-    "integrationError": "$context.integrationErrorMessage",
-    "authorizerError": "$context.authorizer.error",
-    "sub": "$context.authorizer.claims.sub",
-}
-
 
 @jsii.implements(apigw.IAccessLogSettings)
 class _AccessLogs:
@@ -53,7 +33,7 @@ class _AccessLogs:
 
     @property
     def format(self) -> apigw_v1.AccessLogFormat:
-        return apigw_v1.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")))
+        return apigw_v1.AccessLogFormat.custom(json.dumps(resources.ACCESS_LOG_FORMAT, separators=(",", ":")))
 
 
 class StatelessStack(Stack):
@@ -64,11 +44,10 @@ class StatelessStack(Stack):
         stage = cfg.stage
         self.events_topic = sns.Topic(self, "Events", topic_name=resources.resource_name(stage, resources.EVENTS_TOPIC),
                                       master_key=data.key, enforce_ssl=True)
-        self.alarm_topic = sns.Topic(self, "AlarmTopic", topic_name=resources.resource_name(stage, "alarms"),
-                                     master_key=data.key, enforce_ssl=True)
-        for email in cfg.alarm_emails:
-            self.alarm_topic.add_subscription(subs.EmailSubscription(email))
+        alarm_topic = AlarmTopic(self, "AlarmTopic", cfg=cfg, key=data.key)  # refuses a stage without recipients
+        self.alarm_topic = alarm_topic.topic
         self.alarms = Alarms(self, "Alarms", cfg=cfg, topic=self.alarm_topic)
+        self.dlq_metrics: dict[str, cw.IMetric] = {}
 
         targets = GrantTargets(table=data.table, key=data.key, topic=self.events_topic, cursor_key=data.cursor_key,
                                webhook_secret=data.webhook_secret, cache_url=data.cache_url,
@@ -86,6 +65,9 @@ class StatelessStack(Stack):
         self.api, self.api_stage = self._api(data)
         self._consumers(data)
         self.alarms.api_5xx("Api5xx", self.api.metric_server_error(period=self.alarms.period))
+        if alarm_topic.delivery_dlq is not None:
+            self._alarm_on_dlq("AlarmDelivery", resources.resource_name(stage, DELIVERY_DLQ), alarm_topic.delivery_dlq)
+        self.observability = self._observability()
 
         CfnOutput(self, "ApiUrl", value=self.api_stage.url)
         CfnOutput(self, "UserPoolId", value=data.user_pool.user_pool_id)
@@ -106,8 +88,10 @@ class StatelessStack(Stack):
     def _api(self, data: StatefulStack) -> tuple[apigw.HttpApi, apigw.HttpStage]:
         api = apigw.HttpApi(self, "Api", api_name=resources.resource_name(self.cfg.stage, "api"),
                             description="Bazaar public API", create_default_stage=False)
-        access_logs = logs.LogGroup(self, "ApiAccessLogs", retention=self.cfg.log_retention,
+        access_logs = logs.LogGroup(self, "ApiAccessLogs", log_group_name=log_group_name(self.cfg.stage, "api-access"),
+                                    retention=self.cfg.log_retention, encryption_key=data.key,
                                     removal_policy=self.cfg.removal_policy)
+        self.access_logs = access_logs
         api_stage = apigw.HttpStage(
             self, "ApiStage", http_api=api, stage_name="$default", auto_deploy=True,
             throttle=apigw.ThrottleSettings(rate_limit=self.cfg.api_throttle_rate,
@@ -137,24 +121,41 @@ class StatelessStack(Stack):
         for spec in manifest.queue_consumers():
             fn = self.functions[spec.name]
             cq = ConsumerQueue(self, f"{_camel(spec.name)}Queue", stage=self.cfg.stage, spec=spec, function=fn.function,
-                               topic=self.events_topic, removal_policy=self.cfg.removal_policy)
-            self._alarm_on_dlq(spec, cq.dlq)
-            self.alarms.dlq_not_empty(f"{_camel(spec.name)}DeliveryDlqNotEmpty",
-                                      resources.delivery_dlq_name(self.cfg.stage, spec),
-                                      cq.delivery_dlq.metric_approximate_number_of_messages_visible(
-                                          period=self.alarms.period))
+                               topic=self.events_topic, removal_policy=self.cfg.removal_policy,
+                               max_concurrency=self.cfg.consumer_max_concurrency)
+            self._alarm_on_dlq(_camel(spec.name), resources.dlq_name(self.cfg.stage, spec), cq.dlq)
+            self._alarm_on_dlq(f"{_camel(spec.name)}Delivery", resources.delivery_dlq_name(self.cfg.stage, spec),
+                               cq.delivery_dlq)
         for spec in manifest.stream_consumers():
             fn = self.functions[spec.name]
             sc = StreamConsumer(self, f"{_camel(spec.name)}Stream", stage=self.cfg.stage, spec=spec,
                                 function=fn.function, table=data.table, removal_policy=self.cfg.removal_policy)
-            self._alarm_on_dlq(spec, sc.dlq)
+            self._alarm_on_dlq(_camel(spec.name), resources.dlq_name(self.cfg.stage, spec), sc.dlq)
             self.alarms.iterator_age(f"{_camel(spec.name)}IteratorAge", spec.name, fn.function.metric(
                 "IteratorAge", statistic="Maximum", period=self.alarms.period))
 
-    def _alarm_on_dlq(self, spec: Function, dlq: sqs.IQueue) -> None:
-        """Every consumer's DLQ alarms on its first message: nothing is dropped silently."""
-        self.alarms.dlq_not_empty(f"{_camel(spec.name)}DlqNotEmpty", resources.dlq_name(self.cfg.stage, spec),
-                                  dlq.metric_approximate_number_of_messages_visible(period=self.alarms.period))
+    def _alarm_on_dlq(self, id: str, queue_name: str, dlq: sqs.IQueue) -> None:
+        """Every DLQ alarms on its first message: nothing is dropped silently."""
+        metric = dlq.metric_approximate_number_of_messages_visible(period=self.alarms.period)
+        self.dlq_metrics[queue_name] = metric.with_(label=queue_name)  # a label would make the alarm a math alarm
+        self.alarms.dlq_not_empty(f"{id}DlqNotEmpty", queue_name, metric)
+
+    def _observability(self) -> Observability:
+        period = self.alarms.period
+        return Observability(
+            self, "Observability", cfg=self.cfg, alarms=self.alarms,
+            function_logs={name: fn.log_group for name, fn in self.functions.items()},
+            access_logs=self.access_logs,
+            api_metrics={"requests": self.api.metric_count(period=period),
+                         "4xx": self.api.metric_client_error(period=period),
+                         "5xx": self.api.metric_server_error(period=period),
+                         "p50": self.api.metric_latency(period=period, statistic="p50"),
+                         "p99": self.api.metric_latency(period=period, statistic="p99")},
+            function_metrics={name: {"errors": fn.function.metric_errors(period=period, label=name),
+                                     "p99": fn.function.metric_duration(period=period, statistic="p99", label=name),
+                                     "throttles": fn.function.metric_throttles(period=period, label=name)}
+                              for name, fn in self.functions.items()},
+            queue_metrics=self.dlq_metrics)
 
 
 def _camel(name: str) -> str:

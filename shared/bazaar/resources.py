@@ -101,6 +101,31 @@ def consumer_queues(stage: str) -> list[tuple[Function, str, str]]:
 SERVICE_NAME = "bazaar"
 METRICS_NAMESPACE = "Bazaar"
 
+# The HTTP API's access log: one JSON object per request, authorizer refusals included (they never reach a
+# function, so they have no audit record). Values are API Gateway $context variables; the local gateway writes the
+# same keys to ``.local/logs/<ACCESS_LOG_FILE>``. Deliberately no headers (Authorization), no query string
+# (cursors), no user agent, no claim but `sub` (the audit actor): the contract forbids tokens and e-mail addresses
+# in logs. Every value is a string; API Gateway writes "-" for an empty one.
+ACCESS_LOG_FORMAT: dict[str, str] = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTime",
+    "requestTimeEpoch": "$context.requestTimeEpoch",
+    "ip": "$context.identity.sourceIp",
+    "method": "$context.httpMethod",
+    "routeKey": "$context.routeKey",
+    "path": "$context.path",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationError": "$context.integrationErrorMessage",
+    "authorizerError": "$context.authorizer.error",
+    "errorMessage": "$context.error.message",
+    "sub": "$context.authorizer.claims.sub",
+}
+ACCESS_LOG_FILE = "api-access.log"
+
 
 def base_environment(stage: str, fn: Function, log_level: str = "INFO") -> dict[str, str]:
     """Environment every function gets besides its grant variables (which infra/local fill with real values)."""

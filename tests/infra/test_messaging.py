@@ -100,7 +100,10 @@ def test_alarms_cover_every_dlq_every_function_and_api_5xx(synth: Synth) -> None
     consumers = queue_consumers() + stream_consumers()
     every_dlq = {resources.dlq_name(synth.stage, f) for f in consumers} | {
         resources.delivery_dlq_name(synth.stage, f) for f in queue_consumers()}
-    assert dlq_alarms == {queue(synth, name)[0] for name in every_dlq}
+    dlqs = {queue(synth, name)[0] for name in every_dlq}
+    if cfg.alarm_emails:  # the alarm topic's e-mail subscriptions have a DLQ too
+        dlqs.add(queue(synth, resources.resource_name(synth.stage, "alarm-delivery-dlq"))[0])
+    assert dlq_alarms == dlqs
     error_alarms = {a["Dimensions"][0]["Value"]["Ref"] for a in alarms
                     if a["MetricName"] == "Errors" and a["Namespace"] == "AWS/Lambda"}
     assert error_alarms == {lid for lid, _ in functions(synth).values()}

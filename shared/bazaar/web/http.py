@@ -188,7 +188,8 @@ def http_handler(function_name: str, app: APIGatewayHttpResolver,
         status = int(result.get("statusCode", 200))
         if changes_state:
             audit(actor=actor.sub if actor else None, action=function_name, resource=_audit_resource(event, result),
-                  status=status, request_id=(event.get("requestContext") or {}).get("requestId", "-"))
+                  status=status, request_id=(event.get("requestContext") or {}).get("requestId", "-"),
+                  roles=actor.groups if actor else ())
         if status >= 500:
             metrics.add_metric(name="ServerErrors", unit="Count", value=1)
         return result
