@@ -17,23 +17,23 @@ STOCK = 10
 CONFLICT_RATE = 0.2  # a fifth of all transactions are cancelled with TransactionConflict and must be retried
 
 
-def _race(shop: Shop, lines: list[tuple[str, int]]) -> list[int]:
+def _race(shop: Shop, lines: list[tuple[str, int]]) -> tuple[list[int], int]:
     tokens = [shop.as_("customer", i) for i in range(2)]
     with shop.faults(tx_conflict_rate=CONFLICT_RATE):
         before = shop.fault_counts().get("tx_conflicts", 0)
         statuses = concurrently(ATTEMPTS, lambda i: shop.place(lines, token=tokens[i % 2]).status)
         injected = shop.fault_counts().get("tx_conflicts", 0) - before
     assert injected > 0, "no conflict was injected: the retry path was not exercised"
-    return statuses
+    return statuses, injected
 
 
 @pytest.mark.parametrize("two_lines", [False, True], ids=["one line", "two lines"])
 def test_200_orders_for_10_units_sell_exactly_10(shop: Shop, two_lines: bool) -> None:
     products = [shop.new_product(stock=STOCK)["product_id"] for _ in range(2 if two_lines else 1)]
-    statuses = _race(shop, [(p, 1) for p in products])
+    statuses, injected = _race(shop, [(p, 1) for p in products])
     counts = {s: statuses.count(s) for s in set(statuses)}
     print(f"\n{'two' if two_lines else 'one'}-line race: attempts={ATTEMPTS} statuses={counts} "
-          f"final stock={[shop.stock(p) for p in products]}")
+          f"final stock={[shop.stock(p) for p in products]} transactions cancelled by injection={injected}")
     assert counts == {201: STOCK, 409: ATTEMPTS - STOCK}, counts  # no 5xx, no other answer
     for p in products:
         assert shop.stock(p) == 0  # exact: never negative, nothing lost
