@@ -11,10 +11,11 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: bootstrap run test test-fast bench soak scaling synth layer token audit judges audit-deps clean help
+.PHONY: bootstrap run test test-fast bench soak scaling synth layer token audit judges audit-deps dlq redrive mail clean help
 help:
 	@echo "make run | make test | make bench | make soak | make scaling | make synth STAGE=dev | make token USER=<name>"
 	@echo "make audit [ACTOR=..] | make judges (cfn-lint, checkov, bandit on every stage) | make audit-deps (pip-audit)"
+	@echo "make dlq [STAGE=dev] | make redrive NAME=<consumer> [STAGE=dev] | make mail"
 	@echo "make layer | make clean"
 
 $(VENV)/.installed: requirements/dev.lock
@@ -44,6 +45,16 @@ run: $(VENV)/.installed
 
 token: $(VENV)/.installed
 	@$(PY) -m local token "$(USER)"
+
+# Without STAGE: the running local stack; with STAGE=dev|staging|prod: that stage in AWS (your credentials).
+dlq: $(VENV)/.installed
+	@$(PY) -m ops dlq $(if $(STAGE),--stage $(STAGE))
+
+redrive: $(VENV)/.installed
+	@$(PY) -m ops redrive "$(NAME)" $(if $(STAGE),--stage $(STAGE))
+
+mail: $(VENV)/.installed
+	@$(PY) -m local mail
 
 test: bootstrap layer $(JUDGES)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)

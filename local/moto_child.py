@@ -36,6 +36,12 @@ def main() -> None:
     from local import moto_control, moto_patches
 
     moto_patches.apply()
+    from local import faults, mailbox
+    from local.config import Paths
+
+    local_dir = Paths.from_env().root
+    faults.install(local_dir / faults.SETTINGS_FILE)  # last: wraps the patched backend methods (local/faults.py)
+    mailbox.install(local_dir)  # records what SES accepts, for `make mail`
     consumers = moto_control.StreamConsumers()
     app = moto_control.control_app(
         DomainDispatcherApplication(moto_patches.without_debug(create_backend_app)), consumers)

@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 
 from bazaar import resources
 from bazaar.manifest import Function
+from local.authorizer import http_opener
 from local.batch_response import failed_item_ids
 from local.config import REGION, function_arn
 from local.provision import Queue
@@ -42,7 +43,7 @@ class CheckpointReporter:
     def _post(self, route: str, body: dict[str, Any]) -> None:
         request = urllib.request.Request(self._base + route, data=json.dumps(body).encode(), method="POST",
                                          headers={"content-type": "application/json"})
-        with urllib.request.urlopen(request, timeout=self._timeout) as response:
+        with http_opener().open(request, timeout=self._timeout) as response:  # http(s) only
             response.read()
 
     def register(self, stream_arn: str, consumers: list[str]) -> None:

@@ -50,7 +50,9 @@ class StatelessStack(Stack):
         self.dlq_metrics: dict[str, cw.IMetric] = {}
 
         targets = GrantTargets(table=data.table, key=data.key, topic=self.events_topic, cursor_key=data.cursor_key,
-                               webhook_secret=data.webhook_secret, cache_url=data.cache_url)
+                               webhook_secret=data.webhook_secret, cache_url=data.cache_url,
+                               user_pool=data.user_pool, mail_identity_arn=data.mail_identity.email_identity_arn,
+                               mail_sender=cfg.mail_sender)
         layers = self._layers()
         self.functions: dict[str, BazaarFunction] = {}
         for spec in manifest.FUNCTIONS:
@@ -72,6 +74,7 @@ class StatelessStack(Stack):
         CfnOutput(self, "UserPoolClientId", value=data.user_pool_client.user_pool_client_id)
         CfnOutput(self, "TableName", value=data.table.table_name)
         CfnOutput(self, "EventsTopicArn", value=self.events_topic.topic_arn)
+        CfnOutput(self, "MailSender", value=cfg.mail_sender)
 
     def _layers(self) -> list[lambda_.ILayerVersion]:
         common = dict(compatible_runtimes=[RUNTIME], compatible_architectures=[ARCHITECTURE])
@@ -121,6 +124,8 @@ class StatelessStack(Stack):
                                topic=self.events_topic, removal_policy=self.cfg.removal_policy,
                                max_concurrency=self.cfg.consumer_max_concurrency)
             self._alarm_on_dlq(_camel(spec.name), resources.dlq_name(self.cfg.stage, spec), cq.dlq)
+            self._alarm_on_dlq(f"{_camel(spec.name)}Delivery", resources.delivery_dlq_name(self.cfg.stage, spec),
+                               cq.delivery_dlq)
         for spec in manifest.stream_consumers():
             fn = self.functions[spec.name]
             sc = StreamConsumer(self, f"{_camel(spec.name)}Stream", stage=self.cfg.stage, spec=spec,

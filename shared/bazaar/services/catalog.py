@@ -13,7 +13,7 @@ event (with retries and a DLQ); entries also expire after a short TTL.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from bazaar import settings
 from bazaar.domain import catalog
@@ -121,7 +121,7 @@ def update_product(
         product = _load(repo, product_id)
         updated, event = catalog.apply_update(product, actor, changes, utc_now(), if_match)
         try:
-            repo.replace(updated, product.version, event)
+            repo.update(updated, product, event)
         except StaleVersion:
             continue
         cache.set_if_newer(product_key(product_id), updated.version, _encode(updated, updated.version),
@@ -162,3 +162,24 @@ def apply_product_event(cache: Cache, event_type: str, data: Mapping[str, Any], 
     if event_type == "ProductDeleted":
         return evict_deleted(cache, aggregate_id, int(data["version"]) + 1)
     return cache.incr(LIST_GENERATION_KEY) is not None  # ProductCreated: only lists change
+
+
+def refresh_stock(repo: ProductRepository, cache: Cache, product_ids: Sequence[str]) -> bool:
+    """An order took or gave back stock of these products (their version does not change): replace each cached
+    entry with the product as the table has it now, read after the order committed, and outdate the list pages.
+    Product reads then show the new stock, and the next order still takes its snapshot from the cache. A deleted
+    product keeps its tombstone. False if the cache is down (the caller retries). docs/orders.md states the
+    freshness bound this gives."""
+    ok = True
+    for pid in product_ids:
+        key = product_key(pid)
+        entry = cache.get(key)
+        if entry is not None and entry.partition("|")[2] == TOMBSTONE:
+            continue  # a late reader must not bring a deleted product back
+        product = repo.get(pid)
+        if not cache.delete(key):  # same version, new stock: set_if_newer would keep the old entry
+            ok = False
+            continue
+        if product is not None:
+            cache.set_if_absent(key, _encode(product, product.version), settings.PRODUCT_CACHE_TTL_S)
+    return cache.incr(LIST_GENERATION_KEY) is not None and ok
