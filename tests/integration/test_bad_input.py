@@ -166,7 +166,10 @@ CASES = [
     # wrong types (strict: no coercion)
     Case("price-as-string", 422, post(with_(price_cents="12"))),
     Case("price-as-float", 422, post(with_(price_cents=12.5))),
-    Case("price-as-whole-float", 422, post(with_(price_cents=12.0))),
+    Case("price-as-fractional-float-just-above-1", 422, post(with_(price_cents=1.000001))),
+    Case("price-as-whole-float-over-1e9", 422, post(with_(price_cents=1e10))),
+    Case("price-as-infinity", 422, post(json.dumps(NEW).replace("4999", "1e999"))),
+    Case("patch-stock-as-fractional-float", 422, patch({"stock": 2.5})),
     Case("stock-as-bool", 422, post(with_(stock=True))),
     Case("name-as-number", 422, post(with_(name=5))),
     Case("name-as-list", 422, post(with_(name=["a"]))),

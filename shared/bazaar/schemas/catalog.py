@@ -6,13 +6,16 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bazaar.schemas.numbers import WholeNumber
+
 Currency = Literal["EUR", "USD", "GBP"]
 Name = Field(min_length=1, max_length=200)
 Description = Field(max_length=5000)
 PriceCents = Field(ge=1, le=1_000_000_000)
 Stock = Field(ge=0, le=1_000_000)
 
-# strict: "12" is not a price and true is not a stock count; forbid: unknown fields are a client bug (422).
+# strict: "12" is not a price and true is not a stock count (12.0 is 12: bazaar.schemas.numbers); forbid: unknown
+# fields are a client bug (422).
 _STRICT = ConfigDict(strict=True, extra="forbid")
 
 
@@ -21,9 +24,9 @@ class NewProduct(BaseModel):
 
     name: str = Name
     description: str = Field(default="", max_length=5000)
-    price_cents: int = PriceCents
+    price_cents: WholeNumber = PriceCents
     currency: Currency
-    stock: int = Field(default=0, ge=0, le=1_000_000)
+    stock: WholeNumber = Field(default=0, ge=0, le=1_000_000)
 
 
 class ProductChanges(BaseModel):
@@ -33,9 +36,9 @@ class ProductChanges(BaseModel):
 
     name: Optional[str] = Field(default=None, min_length=1, max_length=200)
     description: Optional[str] = Field(default=None, max_length=5000)
-    price_cents: Optional[int] = Field(default=None, ge=1, le=1_000_000_000)
+    price_cents: Optional[WholeNumber] = Field(default=None, ge=1, le=1_000_000_000)
     currency: Optional[Currency] = None
-    stock: Optional[int] = Field(default=None, ge=0, le=1_000_000)
+    stock: Optional[WholeNumber] = Field(default=None, ge=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _no_nulls(self) -> "ProductChanges":
