@@ -192,6 +192,8 @@ CASES = [
     Case("patch-null-price", 422, patch({"price_cents": None, "stock": 1})),
     Case("patch-null-currency", 422, patch({"currency": None})),
     Case("patch-empty", 422, patch({})),
+    Case("patch-empty-with-stale-if-match", 422, patch({}, headers={"If-Match": '"stale.1"'})),  # 422 before 412
+    Case("patch-invalid-with-stale-if-match", 422, patch({"stock": -1}, headers={"If-Match": '"stale.1"'})),
     Case("post-null-name", 422, post(with_(name=None))),
     # out of range
     Case("price-0", 422, post(with_(price_cents=0))),

@@ -7,7 +7,7 @@ whole number in either spelling; ``12.5``, ``"12"``, ``true`` and ``null`` stay 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BeforeValidator
 
@@ -18,4 +18,6 @@ def _whole(value: Any) -> Any:
     return value
 
 
-WholeNumber = Annotated[int, BeforeValidator(_whole)]
+# Use last in the field's annotations, after its bounds: ``Annotated[int, Field(ge=1), WHOLE_NUMBER]`` (then the
+# bounds stay JSON Schema ``minimum``/``maximum`` in the document).
+WHOLE_NUMBER = BeforeValidator(_whole)
