@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="start the whole stack in the foreground (PORT env var, default 3000)")
     run.add_argument("--port", type=int, default=None)
     tok = sub.add_parser("token", help="print an access token of a seeded user")
-    tok.add_argument("username")
+    tok.add_argument("username", nargs="?", default="")
     red = sub.add_parser("redrive", help="move a queue consumer's DLQ messages back to its queue")
     red.add_argument("function")
     args = parser.parse_args(argv)
