@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from email.utils import formatdate
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
 from urllib.parse import urlsplit
@@ -98,6 +99,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # our own one-line log instead
         pass
+
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        """http.server's own refusals (a malformed request line, an over-long target or header section) in the
+        HTTP API's JSON shape instead of its HTML page, and the connection closed: the request was never framed."""
+        self.close_connection = True
+        if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
+            self.request_version = "HTTP/1.1"  # http.server writes no status line for what it took as HTTP/0.9
+        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
+        self._send(apigw.json_response(code, {"message": phrase}))
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):  # HTTP/0.9: no headers, so no framing at all
+            self.send_error(400)
+            return False
+        return True
 
     def _serve(self) -> None:
         t0 = time.monotonic()

@@ -137,3 +137,25 @@ def test_well_framed_requests_keep_the_connection(server, raw: bytes, body: byte
     assert first == {"path": "/target", "length": len(body)}
     assert gateway.seen[-2] == ("POST", "/target", body)
     assert gateway.seen[-1][:2] == ("GET", "/second")
+
+
+MALFORMED_REQUESTS = {
+    "space in the target": (b"GET /products/a b HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    "no version": (b"GET /products\r\nHost: x\r\n\r\n" + SMUGGLED, 400),
+    "unknown version": (b"GET / HTTP/7.1\r\nHost: x\r\n\r\n", 505),
+    "request line over 64 KiB": (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    "over 100 header fields": (b"GET / HTTP/1.1\r\n" + b"X-A: 1\r\n" * 101 + b"\r\n" + SMUGGLED, 431),
+}
+
+
+@pytest.mark.parametrize("raw, status", MALFORMED_REQUESTS.values(), ids=MALFORMED_REQUESTS.keys())
+def test_malformed_requests_get_json_not_html_and_the_connection_closes(server, raw: bytes, status: int) -> None:
+    srv, gateway = server
+    before = len(gateway.seen)
+    received = exchange(srv, raw)
+    assert received.startswith(f"HTTP/1.1 {status} ".encode()), received[:200]
+    assert received.count(b"HTTP/1.1 ") == 1
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower()
+    assert set(json.loads(body)) == {"message"}
+    assert len(gateway.seen) == before
