@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from email import errors
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -154,7 +155,10 @@ class _Handler(BaseHTTPRequestHandler):
         """The request body, framed strictly (RFC 9112 §6): anything ambiguous raises ``BadFraming`` (400, and the
         connection is closed), so no byte of one request can ever be read as the start of the next."""
         headers = self.headers
-        if headers.defects or headers.get_payload() or any("\r" in v or "\n" in v for v in headers.values()):
+        # A line that is no header field ("Content-Length : 5") ends the email parser's header section: what
+        # follows lands in its payload, with this defect. (Its multipart defects are about a body it never sees.)
+        malformed = any(isinstance(d, errors.MissingHeaderBodySeparatorDefect) for d in headers.defects)
+        if malformed or headers.get_payload() or any("\r" in v or "\n" in v for v in headers.values()):
             raise BadFraming("malformed header section")  # e.g. "Content-Length : 5", or a folded line
         encodings = headers.get_all("transfer-encoding") or []
         lengths = headers.get_all("content-length") or []

@@ -123,6 +123,8 @@ GOOD = {
                 b"hello world"),
     "chunked, upper-case hex and an extension": (request(b"Transfer-Encoding: Chunked\r\n",
                                                          b"A ;name=value\r\n0123456789\r\n0\r\n\r\n"), b"0123456789"),
+    "multipart media type (its body is not parsed here)": (
+        request(b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 5\r\n", b"hello"), b"hello"),
     "chunked with a trailer": (request(b"Transfer-Encoding: chunked\r\n", b"2\r\nhi\r\n0\r\nX-Sum: 1\r\n\r\n"), b"hi"),
 }
 
