@@ -87,3 +87,21 @@ def markdown_table() -> str:
         cells = ["✓" if expected(route, p) == OK else expected(route, p) for p in PRINCIPALS]
         rows.append(f"| `{route.key}` | " + " | ".join(cells) + f" | {checked_by(route)} |")
     return "\n".join([head, rule, *rows])
+
+
+DOC_START = "<!-- authz-matrix:start (generated from the manifest by tests/support/authz.py) -->"
+DOC_END = "<!-- authz-matrix:end -->"
+
+
+def with_table(text: str) -> str:
+    """``text`` (docs/security.md) with its matrix replaced by the generated one."""
+    head, _, rest = text.partition(DOC_START)
+    _, _, tail = rest.partition(DOC_END)
+    return f"{head}{DOC_START}\n{markdown_table()}\n{DOC_END}{tail}"
+
+
+if __name__ == "__main__":  # PYTHONPATH=shared .venv/bin/python -m tests.support.authz: rewrite docs/security.md
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "security.md"
+    doc.write_text(with_table(doc.read_text()))

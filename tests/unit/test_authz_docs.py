@@ -5,17 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bazaar import manifest
-from tests.support.authz import OK, PRINCIPALS, expected, markdown_table
+from tests.support.authz import OK, PRINCIPALS, expected, with_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 
 
 def test_the_documented_matrix_is_the_generated_one() -> None:
     text = DOC.read_text()
-    start = text.index("<!-- authz-matrix:start")
-    start = text.index("\n", start) + 1
-    end = text.index("<!-- authz-matrix:end -->")
-    assert text[start:end].strip() == markdown_table(), "regenerate the table in docs/security.md (markdown_table)"
+    assert with_table(text) == text, "regenerate it: PYTHONPATH=shared .venv/bin/python -m tests.support.authz"
 
 
 def test_the_matrix_follows_the_contract_for_the_catalog() -> None:

@@ -135,11 +135,12 @@ def _finish(spec: dict[str, Any]) -> dict[str, Any]:
                 if status not in (401, 413):  # these two may come from API Gateway: keep both shapes
                     response = {**declared, "description": response["description"]}
             responses[str(status)] = response
+        gateway_also = {413} | ({401} if not route.public else set())  # API Gateway answers these too
         for code, response in responses.items():
             status = int(code)
             if status in _NO_BODY:
                 response.pop("content", None)
-            elif status >= 400 and status not in (401, 413):
+            elif status >= 400 and status not in gateway_also:
                 response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA_REF}}
         operation["responses"] = dict(sorted(responses.items()))
         if not route.public:
