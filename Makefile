@@ -9,9 +9,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: bootstrap run test test-fast bench synth layer token clean help
+.PHONY: bootstrap run test test-fast bench synth layer token dlq redrive mail clean help
 help:
 	@echo "make run | make test | make bench | make synth STAGE=dev | make token USER=<name> | make layer | make clean"
+	@echo "make dlq [STAGE=dev] | make redrive NAME=<consumer> [STAGE=dev] | make mail"
 
 $(VENV)/.installed: requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,16 @@ run: $(VENV)/.installed
 
 token: $(VENV)/.installed
 	@$(PY) -m local token "$(USER)"
+
+# Without STAGE: the running local stack; with STAGE=dev|staging|prod: that stage in AWS (your credentials).
+dlq: $(VENV)/.installed
+	@$(PY) -m ops dlq $(if $(STAGE),--stage $(STAGE))
+
+redrive: $(VENV)/.installed
+	@$(PY) -m ops redrive "$(NAME)" $(if $(STAGE),--stage $(STAGE))
+
+mail: $(VENV)/.installed
+	@$(PY) -m local mail
 
 test: bootstrap layer
 	$(PY) -m pytest $(PYTEST_ARGS)

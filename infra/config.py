@@ -7,6 +7,8 @@ from typing import Optional
 
 from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_logs as logs
 
+from bazaar.resources import MAIL_DOMAIN, mail_sender
+
 
 @dataclass(frozen=True)
 class StageConfig:
@@ -42,6 +44,17 @@ class StageConfig:
     max_azs: int = 2  # the cache needs subnets in two AZs; account-agnostic stacks can address at most two
     # A CMK-encrypted TableV2 needs a concrete region; the account stays open unless `-c account=` pins it.
     region: str = "eu-west-1"
+    # Bazaar's e-mail comes from orders@<stage>.<mail_domain>, an SES domain identity per stage (DKIM records to
+    # publish in DNS: see docs/deploy.md). Set your own domain before the first deploy.
+    mail_domain: str = MAIL_DOMAIN
+
+    @property
+    def mail_identity(self) -> str:
+        return f"{self.stage}.{self.mail_domain}"
+
+    @property
+    def mail_sender(self) -> str:
+        return mail_sender(self.stage, self.mail_domain)
 
     @property
     def log_retention(self) -> logs.RetentionDays:

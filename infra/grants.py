@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from aws_cdk import Aws, aws_dynamodb as dynamodb, aws_iam as iam, aws_kms as kms, aws_secretsmanager as sm, \
-    aws_sns as sns
+from aws_cdk import Aws, aws_cognito as cognito, aws_dynamodb as dynamodb, aws_iam as iam, aws_kms as kms, \
+    aws_secretsmanager as sm, aws_sns as sns
 
+from bazaar.adapters.dynamo.models import SIMULATED_PROVIDER_PARTITION
 from bazaar.manifest import GRANT_ENV, Function, Grant, idempotency_partition
 from bazaar.resources import TABLE
 
@@ -27,6 +28,9 @@ class GrantTargets:
     cursor_key: sm.ISecret
     webhook_secret: sm.ISecret
     cache_url: str  # rediss://<endpoint>:<port>
+    user_pool: cognito.IUserPool
+    mail_identity_arn: str  # the stage's SES identity
+    mail_sender: str  # the From address, under that identity
 
 
 # Exactly what the adapters call (pynamodb 6 sends no DescribeTable for get/query/transactions).
@@ -40,6 +44,10 @@ KEY_DECRYPT = ("kms:Decrypt", "kms:DescribeKey")
 KEY_ENCRYPT = ("kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo")
 SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
 PUBLISH_ACTIONS = ("sns:Publish",)
+# The simulated provider records each charge/refund once (conditional put) and reads it back on a repeat.
+PAYMENT_PROVIDER_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem")
+USER_DIRECTORY_ACTIONS = ("cognito-idp:ListUsers",)
+MAIL_ACTIONS = ("ses:SendEmail",)
 
 
 def _key_via(t: GrantTargets, service: str, actions: tuple[str, ...]) -> iam.PolicyStatement:
@@ -81,6 +89,25 @@ def _events_publish(fn: Function, t: GrantTargets) -> list[iam.PolicyStatement]:
             _key_via(t, "sns", ("kms:Decrypt", "kms:GenerateDataKey"))]
 
 
+def _payment_provider(fn: Function, t: GrantTargets) -> list[iam.PolicyStatement]:
+    # The simulated provider's ledger: only its own partition of the table (a real provider would instead be a
+    # secret grant: its API key).
+    leading = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [SIMULATED_PROVIDER_PARTITION]}}
+    return [iam.PolicyStatement(actions=list(PAYMENT_PROVIDER_ACTIONS), resources=[t.table.table_arn],
+                                conditions=leading),
+            _key_via(t, "dynamodb", KEY_DECRYPT + KEY_ENCRYPT)]
+
+
+def _user_directory(fn: Function, t: GrantTargets) -> list[iam.PolicyStatement]:
+    return [iam.PolicyStatement(actions=list(USER_DIRECTORY_ACTIONS), resources=[t.user_pool.user_pool_arn])]
+
+
+def _mail_send(fn: Function, t: GrantTargets) -> list[iam.PolicyStatement]:
+    # From the stage's identity only (SES v2 SendEmail is authorized on the sending identity).
+    return [iam.PolicyStatement(actions=list(MAIL_ACTIONS), resources=[t.mail_identity_arn],
+                                conditions={"StringEquals": {"ses:FromAddress": t.mail_sender}})]
+
+
 def _cache(fn: Function, t: GrantTargets) -> list[iam.PolicyStatement]:
     return []  # network access only: VPC placement + security group (see BazaarFunction)
 
@@ -104,6 +131,9 @@ STATEMENTS: dict[Grant, StatementsFor] = {
     Grant.CACHE: _cache,
     Grant.CURSOR_KEY: _secret(lambda t: t.cursor_key),
     Grant.WEBHOOK_SECRET: _secret(lambda t: t.webhook_secret),
+    Grant.PAYMENT_PROVIDER: _payment_provider,
+    Grant.USER_DIRECTORY: _user_directory,
+    Grant.MAIL_SEND: _mail_send,
 }
 
 _ENV_VALUES: dict[str, Callable[[GrantTargets], str]] = {
@@ -112,6 +142,9 @@ _ENV_VALUES: dict[str, Callable[[GrantTargets], str]] = {
     "CACHE_URL": lambda t: t.cache_url,
     "CURSOR_KEY_SECRET_ID": lambda t: t.cursor_key.secret_arn,
     "WEBHOOK_SECRET_ID": lambda t: t.webhook_secret.secret_arn,
+    "PAYMENT_PROVIDER_TABLE": lambda t: t.table.table_name,
+    "USER_POOL_ID": lambda t: t.user_pool.user_pool_id,
+    "MAIL_SENDER": lambda t: t.mail_sender,
 }
 
 _missing = (set(Grant) - set(STATEMENTS)) | (set(GRANT_ENV.values()) - set(_ENV_VALUES))

@@ -1,4 +1,5 @@
-"""``python -m local run | token <user> | redrive <function>`` (``make run`` / ``make token USER=...``)."""
+"""``python -m local run | token <user> | redrive <function> | mail | faults ... | webhook <order> <type>``
+(``make run`` / ``make token USER=...`` / ``make mail``)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,18 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=None)
     tok = sub.add_parser("token", help="print an access token of a seeded user")
     tok.add_argument("username", nargs="?", default="")
-    red = sub.add_parser("redrive", help="move a queue consumer's DLQ messages back to its queue")
+    red = sub.add_parser("redrive", help="move a consumer's DLQ messages back (same as make redrive)")
     red.add_argument("function")
+    sub.add_parser("mail", help="list the e-mail the local SES sent: time, to, subject")
+    flt = sub.add_parser("faults", help="change fault injection of the running stack (docs/local.md)")
+    flt.add_argument("--tx-conflict-rate", type=float, help="0..1: transactions cancelled with TransactionConflict")
+    flt.add_argument("--tx-throttle-rate", type=float, help="0..1: transactions cancelled with ThrottlingError")
+    flt.add_argument("--sns-outage", choices=("on", "off"), help="SNS publishing fails while on")
+    flt.add_argument("--reset", action="store_true", help="back to the settings the stack started with")
+    hook = sub.add_parser("webhook", help="send a signed payment webhook, as the payment provider would")
+    hook.add_argument("order_id")
+    hook.add_argument("type", choices=("payment.succeeded", "payment.failed"))
+    hook.add_argument("--event-id", default=None, help="default: a new one")
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -34,6 +45,22 @@ def main(argv: list[str] | None = None) -> int:
         from local.cli import token
 
         return token(args.username)
+    if args.command == "mail":
+        from local.cli import mail
+
+        return mail()
+    if args.command == "faults":
+        from local.cli import faults
+
+        chosen = {"tx_conflict_rate": args.tx_conflict_rate, "tx_throttle_rate": args.tx_throttle_rate,
+                  "sns_outage": None if args.sns_outage is None else args.sns_outage == "on"}
+        return faults({**{k: v for k, v in chosen.items() if v is not None}, "reset": args.reset})
+    if args.command == "webhook":
+        import uuid
+
+        from local.cli import webhook
+
+        return webhook(args.order_id, args.type, args.event_id or f"evt_{uuid.uuid4().hex}")
     from local.cli import redrive
 
     return redrive(args.function)

@@ -77,32 +77,65 @@ def token(username: str) -> None:
 
 @command
 def redrive(function: str) -> None:
-    """DLQ -> source queue by receive/send/delete (moto lacks StartMessageMoveTask, recipes §4)."""
-    stack = read_stack()
-    queues = stack.get("queues", {})
-    if function not in queues:
-        raise CommandError(f"{function!r} is not a queue consumer; choose one of: {', '.join(queues)}")
-    from local.provision import client
+    """A consumer's DLQ messages back (the same code as ``make redrive``: ops/dlq.py)."""
+    from ops.dlq import Target
 
-    sqs = client("sqs", stack["aws_endpoint_url"])
-    source, dlq = queues[function]["url"], queues[function]["dlq_url"]
+    target = Target.local(read_stack())
     try:
-        moved = _move_all(sqs, source, dlq)
+        target.redrive(function)
+    except KeyError:
+        names = sorted({d.consumer for d in target.dlqs})
+        raise CommandError(f"{function!r} is not a consumer; choose one of: {', '.join(names)}") from None
     except Exception as exc:  # messages already moved stay moved: each is sent before it is deleted
         raise CommandError(f"redrive failed ({type(exc).__name__}); is the stack still running?") from None
-    print(f"moved {moved} message(s) from {function}'s DLQ back to its queue")
 
 
-def _move_all(sqs: Any, source: str, dlq: str) -> int:
-    moved = 0
-    while True:
-        messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                       MessageAttributeNames=["All"]).get("Messages", [])
-        if not messages:
-            break
-        for m in messages:
-            sqs.send_message(QueueUrl=source, MessageBody=m["Body"],
-                             MessageAttributes=m.get("MessageAttributes") or {})
-            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
-            moved += 1
-    return moved
+@command
+def mail() -> None:
+    """What the local SES accepted: time, recipients and subject (never the body)."""
+    from local.mailbox import read_sent
+
+    stack = read_stack()
+    sent = list(read_sent(Paths.from_env().root))
+    if not sent:
+        print(f"no e-mail sent yet (sender {stack.get('mail_sender', '?')})")
+        return
+    for m in sent:
+        print(f"{m['time']}  {', '.join(m['to'])}  {m['subject']}")
+
+
+@command
+def faults(settings: dict[str, Any]) -> None:
+    """Change the running stack's fault injection (local/faults.py); no settings: show them."""
+    from local.faults import clear_settings, read_settings, read_stats, write_settings
+
+    read_stack()
+    root = Paths.from_env().root
+    if settings.pop("reset", False):
+        clear_settings(root)
+    if settings:
+        write_settings(root, **settings)
+    overrides = read_settings(root)
+    print(f"faults: {overrides or 'as the stack started (environment)'}; "
+          f"injected so far: {read_stats(root) or 'nothing'}")
+
+
+@command
+def webhook(order_id: str, event_type: str, event_id: str) -> None:
+    """Play the payment provider: send a signed webhook for an order (as ``pm_async`` orders wait for)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from bazaar.domain.payments import signature_header
+
+    stack = read_stack()
+    body = json.dumps({"event_id": event_id, "type": event_type, "order_id": order_id}).encode()
+    header = signature_header(stack["payment_webhook_secret"].encode(), int(time.time()), body)
+    request = urllib.request.Request(f"{stack['api_url']}/payments/webhook", data=body, method="POST",
+                                     headers={"content-type": "application/json", "bazaar-signature": header})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            print(resp.status, resp.read().decode())
+    except urllib.error.HTTPError as err:
+        raise CommandError(f"{err.code} {err.read().decode()}") from None

@@ -34,6 +34,12 @@ def main() -> None:
 
     make_transactions_atomic()
     bound_stream_iterators()
+    from local import faults, mailbox
+    from local.config import Paths
+
+    local_dir = Paths.from_env().root
+    faults.install(local_dir / faults.SETTINGS_FILE)  # last: wraps the patched backend methods (local/faults.py)
+    mailbox.install(local_dir)  # records what SES accepts, for `make mail`
 
     server = ThreadedMotoServer(ip_address=args.host, port=0, verbose=False)
     server.start()

@@ -57,7 +57,11 @@ def bound_stream_iterators() -> None:
         return result
 
     def get_records(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        result = originals[1](self, *args, **kwargs)
+        # Under the transaction lock: moto applies a transaction's items one by one and rolls them back when a
+        # condition fails, so a read in between would see records of a transaction that never committed
+        # (phantom INSERTs: an OrderCreated event for an order that does not exist). DynamoDB never shows them.
+        with _lock:
+            result = originals[1](self, *args, **kwargs)
         _trim(self)
         return result
 

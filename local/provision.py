@@ -60,6 +60,9 @@ class Provisioned:
     webhook_secret: str = ""
     queues: dict[str, Queue] = field(default_factory=dict)  # consumer function name -> its queue
     dlqs: dict[str, Queue] = field(default_factory=dict)  # consumer function name -> its DLQ (queue or stream)
+    # queue consumer name -> the DLQ of its SNS subscription (messages SNS could not deliver to the queue)
+    delivery_dlqs: dict[str, Queue] = field(default_factory=dict)
+    mail_sender: str = ""
     users: list[SeededUser] = field(default_factory=list)
 
     @property
@@ -74,6 +77,9 @@ class Provisioned:
             "CACHE_URL": self.cache_url,
             "CURSOR_KEY_SECRET_ID": self.secret_ids[resources.CURSOR_KEY_SECRET],
             "WEBHOOK_SECRET_ID": self.secret_ids[resources.WEBHOOK_SECRET],
+            "PAYMENT_PROVIDER_TABLE": self.table_name,  # the simulated provider's ledger lives on the table
+            "USER_POOL_ID": self.user_pool_id,
+            "MAIL_SENDER": self.mail_sender,
         }
 
     def function_grant_env(self, fn: Function) -> dict[str, str]:
@@ -108,7 +114,7 @@ def provision(endpoint_url: str, cache_url: str) -> Provisioned:
     """Everything, with independent services provisioned in parallel (moto is threaded)."""
     out = Provisioned(endpoint_url=endpoint_url, cache_url=cache_url)
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="provision") as pool:
-        jobs = [pool.submit(f, out) for f in (_table, _messaging, _cognito, _secrets)]
+        jobs = [pool.submit(f, out) for f in (_table, _messaging, _cognito, _secrets, _mail)]
         for job in jobs:
             job.result()
     return out
@@ -147,6 +153,7 @@ def _messaging(out: Provisioned) -> None:
     for fn, queue_name, dlq_name in resources.consumer_queues(STAGE):
         assert fn.queue is not None
         dlq = create_queue(dlq_name, dlq_attrs)
+        delivery_dlq = create_queue(resources.delivery_dlq_name(STAGE, fn), dlq_attrs)
         queue = create_queue(queue_name, {
             "VisibilityTimeout": str(fn.queue_visibility_timeout_s),
             "MessageRetentionPeriod": str(resources.QUEUE_RETENTION_DAYS * 86400),
@@ -155,8 +162,10 @@ def _messaging(out: Provisioned) -> None:
         })
         sns.subscribe(TopicArn=out.topic_arn, Protocol="sqs", Endpoint=queue.arn, ReturnSubscriptionArn=True,
                       Attributes={"RawMessageDelivery": "true",
-                                  "FilterPolicy": json.dumps(resources.subscription_filter(fn))})
+                                  "FilterPolicy": json.dumps(resources.subscription_filter(fn)),
+                                  "RedrivePolicy": json.dumps({"deadLetterTargetArn": delivery_dlq.arn})})
         out.queues[fn.name], out.dlqs[fn.name] = queue, dlq
+        out.delivery_dlqs[fn.name] = delivery_dlq
     for fn in manifest.stream_consumers():  # a stream consumer's on-failure destination
         out.dlqs[fn.name] = create_queue(resources.dlq_name(STAGE, fn), dlq_attrs)
 
@@ -204,3 +213,11 @@ def _secrets(out: Provisioned) -> None:
         secret_id = resources.secret_name(STAGE, name)
         sm.create_secret(Name=secret_id, SecretString=value, KmsKeyId=key_id)
         out.secret_ids[name] = secret_id
+
+
+def _mail(out: Provisioned) -> None:
+    """The stage's sender identity (SES v2). moto accepts it as verified at once; in AWS the CDK identity must be
+    verified (DNS or the confirmation e-mail) before SES sends from it."""
+    sender = resources.mail_sender(STAGE)
+    client("sesv2", out.endpoint_url).create_email_identity(EmailIdentity=sender)
+    out.mail_sender = sender

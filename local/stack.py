@@ -162,6 +162,8 @@ def run(port: int) -> int:
             "queues": {name: {"url": q.url, "arn": q.arn, "dlq_url": prov.dlqs[name].url}
                        for name, q in prov.queues.items()},
             "dlqs": {name: q.url for name, q in prov.dlqs.items()},
+            "delivery_dlqs": {name: q.url for name, q in prov.delivery_dlqs.items()},
+            "mail_sender": prov.mail_sender,
             "logs_dir": str(paths.logs),
             "demo_product_ids": product_ids,
         })

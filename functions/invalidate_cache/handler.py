@@ -1,6 +1,7 @@
-"""SQS consumer of product events: brings the cache in line with each change (backstop for the synchronous
-eviction in the write path, e.g. when the cache was unreachable then). Exactly once per event id; a message that
-cannot be applied is retried, then lands in the DLQ."""
+"""SQS consumer of product events and of the order events that move stock: brings the cache in line with each
+change (backstop for the synchronous eviction in the write path, e.g. when the cache was unreachable then; for
+orders, the only eviction). Exactly once per event id; a message that cannot be applied is retried, then lands
+in the DLQ."""
 
 from typing import Any
 
@@ -9,8 +10,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from bazaar import wiring
 from bazaar.consumers import batch_handler, exactly_once
+from bazaar.manifest import STOCK_EVENTS
 from bazaar.observability import logger
 from bazaar.schemas.events import EventMessage
+from bazaar.schemas.orders import OrderEventData
 from bazaar.services import catalog
 
 NAME = "invalidate_cache"
@@ -21,7 +24,12 @@ class CacheUnavailable(RuntimeError):
 
 
 def apply_event(message: dict[str, Any]) -> dict[str, Any]:
-    if not catalog.apply_product_event(wiring.cache(), message["type"], message["data"], message["aggregate_id"]):
+    if message["type"] in STOCK_EVENTS:
+        product_ids = OrderEventData.model_validate(message["data"]).stock_product_ids(message["type"])
+        ok = catalog.evict_stock(wiring.cache(), product_ids)
+    else:
+        ok = catalog.apply_product_event(wiring.cache(), message["type"], message["data"], message["aggregate_id"])
+    if not ok:
         raise CacheUnavailable("cache unreachable")
     logger.info("cache brought in line", extra={"event_type": message["type"], "event_id": message["event_id"],
                                                 "aggregate_id": message["aggregate_id"]})

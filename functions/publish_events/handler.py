@@ -1,17 +1,20 @@
 """Table stream consumer: relays outbox items (written in the same transaction as the change) to the SNS events
-topic. The event source mapping only delivers INSERTs of ``OUTBOX#`` items. Exactly once per event id; failed
-records are reported so Lambda retries from them, then sends the batch to the on-failure DLQ."""
+topic. The event source mapping only delivers INSERTs of ``OUTBOX#`` items. Exactly once per event id; a topic
+outage is retried within the invocation (bazaar.services.relay), then the failed records are reported so Lambda
+retries from them, then sends the batch to the on-failure DLQ (``make redrive NAME=publish_events``)."""
 
 import json
-from typing import Any
+from typing import Any, Optional
 
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar import wiring
 from bazaar.consumers import batch_handler, exactly_once
 from bazaar.observability import logger
 from bazaar.schemas.events import EventMessage
+from bazaar.services.relay import Relay
 
 NAME = "publish_events"
 
@@ -23,13 +26,20 @@ def publish(message: dict[str, Any]) -> dict[str, Any]:
 
 
 publish_once = exactly_once(NAME, publish)
+_relay: Optional[Relay] = None
+
+
+def start_invocation(context: LambdaContext) -> None:
+    global _relay
+    _relay = Relay.for_invocation(publish_once, context.get_remaining_time_in_millis())
 
 
 def record_handler(record: DynamoDBRecord) -> None:
     image = (record.dynamodb.new_image if record.dynamodb else None) or {}
     payload = image["payload"]
     EventMessage.model_validate_json(payload)  # refuse to relay a malformed event (fails to the DLQ)
-    publish_once(json.loads(payload))  # relayed as written: fields this version doesn't know survive
+    assert _relay is not None
+    _relay.relay(json.loads(payload))  # relayed as written: fields this version doesn't know survive
 
 
-handler = batch_handler(NAME, EventType.DynamoDBStreams, record_handler)
+handler = batch_handler(NAME, EventType.DynamoDBStreams, record_handler, on_invoke=start_invocation)

@@ -19,9 +19,10 @@ def _window(seconds: int) -> Duration | None:
     return Duration.seconds(seconds) if seconds else None
 
 
-def dead_letter_queue(scope: Construct, stage: str, fn: Function, removal_policy: RemovalPolicy) -> sqs.Queue:
+def dead_letter_queue(scope: Construct, stage: str, fn: Function, removal_policy: RemovalPolicy,
+                      id: str = "Dlq", name: str = "") -> sqs.Queue:
     # SSE-SQS rather than the CMK: SNS and Lambda need no key policy, and the DLQ alarm is the control.
-    return sqs.Queue(scope, "Dlq", queue_name=resources.dlq_name(stage, fn),
+    return sqs.Queue(scope, id, queue_name=name or resources.dlq_name(stage, fn),
                      retention_period=Duration.days(resources.DLQ_RETENTION_DAYS),
                      encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True, removal_policy=removal_policy)
 
@@ -41,8 +42,14 @@ class ConsumerQueue(Construct):
             retention_period=Duration.days(resources.QUEUE_RETENTION_DAYS),
             encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=q.max_receive_count))
+        # Messages SNS cannot deliver to the queue (a policy or key problem) wait here instead of being dropped.
+        self.delivery_dlq = dead_letter_queue(self, stage, spec, removal_policy, id="DeliveryDlq",
+                                              name=resources.delivery_dlq_name(stage, spec))
+        acknowledge(self.delivery_dlq, "AwsSolutions-SQS3",
+                    "This queue is itself a dead-letter destination (the SNS subscription's redrive policy); it is "
+                    "watched by an alarm and must not have a DLQ of its own")
         topic.add_subscription(subs.SqsSubscription(
-            self.queue, raw_message_delivery=True,
+            self.queue, raw_message_delivery=True, dead_letter_queue=self.delivery_dlq,
             filter_policy={attr: sns.SubscriptionFilter.string_filter(allowlist=values)
                            for attr, values in resources.subscription_filter(spec).items()}))
         function.add_event_source(SqsEventSource(

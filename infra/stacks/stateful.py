@@ -7,7 +7,8 @@ it would lock every user out, so it gets the same RETAIN/deletion-protection pol
 from __future__ import annotations
 
 from aws_cdk import Duration, Fn, Stack, aws_cognito as cognito, aws_dynamodb as dynamodb, aws_ec2 as ec2, \
-    aws_elasticache as elasticache, aws_iam as iam, aws_kms as kms, aws_logs as logs, aws_secretsmanager as sm
+    aws_elasticache as elasticache, aws_iam as iam, aws_kms as kms, aws_logs as logs, aws_secretsmanager as sm, \
+    aws_ses as ses
 from constructs import Construct
 
 from bazaar import resources
@@ -32,6 +33,7 @@ class StatefulStack(Stack):
         self.user_pool, self.user_pool_client = self._identity()
         self.network = self._network()
         self.cache, self.cache_url = self._cache()
+        self.mail_identity = self._mail()
 
     # --- encryption ------------------------------------------------------------------------------------------
     def _key(self) -> kms.Key:
@@ -170,3 +172,12 @@ class StatefulStack(Stack):
         )
         url = Fn.join("", ["rediss://", cache.attr_endpoint_address, ":", cache.attr_endpoint_port])
         return cache, url
+
+    # --- mail --------------------------------------------------------------------------------------------------
+    def _mail(self) -> ses.EmailIdentity:
+        """The stage's SES sender identity: a domain identity with Easy DKIM, so any address under it (the sender
+        is orders@<stage domain>) can send once the three DKIM CNAME records are published. Stateful: deleting
+        an identity loses its verification."""
+        identity = ses.EmailIdentity(self, "MailIdentity", identity=ses.Identity.domain(self.cfg.mail_identity))
+        identity.apply_removal_policy(self.cfg.removal_policy)
+        return identity

@@ -71,7 +71,9 @@ class StatelessStack(Stack):
         self.alarms = Alarms(self, "Alarms", cfg=cfg, topic=self.alarm_topic)
 
         targets = GrantTargets(table=data.table, key=data.key, topic=self.events_topic, cursor_key=data.cursor_key,
-                               webhook_secret=data.webhook_secret, cache_url=data.cache_url)
+                               webhook_secret=data.webhook_secret, cache_url=data.cache_url,
+                               user_pool=data.user_pool, mail_identity_arn=data.mail_identity.email_identity_arn,
+                               mail_sender=cfg.mail_sender)
         layers = self._layers()
         self.functions: dict[str, BazaarFunction] = {}
         for spec in manifest.FUNCTIONS:
@@ -90,6 +92,7 @@ class StatelessStack(Stack):
         CfnOutput(self, "UserPoolClientId", value=data.user_pool_client.user_pool_client_id)
         CfnOutput(self, "TableName", value=data.table.table_name)
         CfnOutput(self, "EventsTopicArn", value=self.events_topic.topic_arn)
+        CfnOutput(self, "MailSender", value=cfg.mail_sender)
 
     def _layers(self) -> list[lambda_.ILayerVersion]:
         common = dict(compatible_runtimes=[RUNTIME], compatible_architectures=[ARCHITECTURE])
@@ -136,6 +139,10 @@ class StatelessStack(Stack):
             cq = ConsumerQueue(self, f"{_camel(spec.name)}Queue", stage=self.cfg.stage, spec=spec, function=fn.function,
                                topic=self.events_topic, removal_policy=self.cfg.removal_policy)
             self._alarm_on_dlq(spec, cq.dlq)
+            self.alarms.dlq_not_empty(f"{_camel(spec.name)}DeliveryDlqNotEmpty",
+                                      resources.delivery_dlq_name(self.cfg.stage, spec),
+                                      cq.delivery_dlq.metric_approximate_number_of_messages_visible(
+                                          period=self.alarms.period))
         for spec in manifest.stream_consumers():
             fn = self.functions[spec.name]
             sc = StreamConsumer(self, f"{_camel(spec.name)}Stream", stage=self.cfg.stage, spec=spec,

@@ -31,6 +31,9 @@ class Grant(str, Enum):
     CURSOR_KEY = "secret:cursor-key"  # read the pagination cursor signing key
     WEBHOOK_SECRET = "secret:payment-webhook"  # read the payment provider's webhook secret
     IDEMPOTENCY = "table:idempotency"  # read/write only its own idempotency records (PK "IDEMPOTENCY#<name>")
+    PAYMENT_PROVIDER = "payments:provider"  # the payment provider (simulated: its ledger partition on the table)
+    USER_DIRECTORY = "users:read"  # look users up in the Cognito user pool (their e-mail address)
+    MAIL_SEND = "mail:send"  # send e-mail through SES from the stage's sender identity
 
 
 # The environment variable each grant puts into a function's configuration.
@@ -44,21 +47,30 @@ GRANT_ENV: dict[Grant, str] = {
     Grant.CACHE: "CACHE_URL",
     Grant.CURSOR_KEY: "CURSOR_KEY_SECRET_ID",
     Grant.WEBHOOK_SECRET: "WEBHOOK_SECRET_ID",
+    Grant.PAYMENT_PROVIDER: "PAYMENT_PROVIDER_TABLE",
+    Grant.USER_DIRECTORY: "USER_POOL_ID",
+    Grant.MAIL_SEND: "MAIL_SENDER",
 }
 
 
 @dataclass(frozen=True)
 class Route:
-    """An HTTP API route. Either ``public`` or restricted to callers in at least one of ``groups``."""
+    """An HTTP API route. Either ``public`` or restricted to callers in at least one of ``groups``.
+
+    ``signed``: a public route (no JWT) whose caller proves itself with a request signature that the function
+    verifies (the payment provider's webhook): without a valid one, every caller gets 401 from the function."""
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
     groups: tuple[str, ...] = ()
     public: bool = False
+    signed: bool = False
 
     def __post_init__(self) -> None:
         if self.public == bool(self.groups):
             raise ValueError(f"{self.key}: a route is either public or has groups, not both/neither")
+        if self.signed and not self.public:
+            raise ValueError(f"{self.key}: a signed route has no JWT authorizer: it must be public")
         unknown = set(self.groups) - set(GROUPS)
         if unknown:
             raise ValueError(f"{self.key}: unknown groups {sorted(unknown)}")
@@ -147,6 +159,7 @@ def _fn(name: str, source: Source, *grants: Grant, **kw) -> Function:
 
 R, W, CACHE = Grant.TABLE_READ, Grant.TABLE_WRITE, Grant.CACHE
 PRODUCT_EVENTS = ("ProductCreated", "ProductUpdated", "ProductDeleted")
+STOCK_EVENTS = ("OrderCreated", "OrderCancelled")  # order events that move a product's stock
 
 FUNCTIONS: tuple[Function, ...] = (
     # --- platform ---------------------------------------------------------------------------------------------
@@ -170,8 +183,29 @@ FUNCTIONS: tuple[Function, ...] = (
     _fn("publish_events", StreamSource(pk_prefix="OUTBOX#"), Grant.TABLE_STREAM, Grant.EVENTS_PUBLISH,
         Grant.IDEMPOTENCY,
         timeout_s=30, description="Relays outbox items from the table stream to the events topic"),
-    _fn("invalidate_cache", QueueSource(event_types=PRODUCT_EVENTS), CACHE, Grant.IDEMPOTENCY, timeout_s=10,
-        description="Evicts cached catalog reads on product changes (backstop for the synchronous eviction)"),
+    _fn("invalidate_cache", QueueSource(event_types=PRODUCT_EVENTS + STOCK_EVENTS), CACHE, Grant.IDEMPOTENCY,
+        timeout_s=10,
+        description="Evicts cached catalog reads on product changes (backstop for the synchronous eviction) and on "
+                    "orders that move stock"),
+    # --- orders, payments, notifications ----------------------------------------------------------------------
+    _fn("create_order", Route("POST", "/orders", groups=("customer",)), R, W, CACHE, Grant.IDEMPOTENCY,
+        description="A customer places an order: stock of every line reserved atomically; idempotent per "
+                    "Idempotency-Key"),
+    _fn("list_orders", Route("GET", "/orders", groups=("customer",)), R, Grant.CURSOR_KEY,
+        description="The caller's own orders, newest first"),
+    _fn("get_order", Route("GET", "/orders/{order_id}", groups=("customer", "admin")), R,
+        description="One order: its customer or an admin; anyone else 404"),
+    _fn("cancel_order", Route("POST", "/orders/{order_id}/cancel", groups=("customer", "admin")), R, W,
+        description="Cancel by the order's customer or an admin: stock released, refund if paid; anyone else 404"),
+    _fn("payment_webhook", Route("POST", "/payments/webhook", public=True, signed=True), R, W, Grant.WEBHOOK_SECRET,
+        Grant.IDEMPOTENCY,
+        description="The payment provider's signed webhook (HMAC, no JWT): confirms or cancels pending orders"),
+    _fn("process_payments", QueueSource(event_types=("OrderCreated", "RefundRequested")), R, W,
+        Grant.PAYMENT_PROVIDER, Grant.IDEMPOTENCY, timeout_s=20,
+        description="Charges new orders (idempotency key = order id), confirms or cancels them; refunds"),
+    _fn("send_notifications", QueueSource(event_types=("OrderConfirmed", "OrderCancelled")), Grant.USER_DIRECTORY,
+        Grant.MAIL_SEND, Grant.IDEMPOTENCY, timeout_s=20,
+        description="E-mails customers and sellers about confirmed and cancelled orders (SES)"),
 )
 
 BY_NAME: dict[str, Function] = {f.name: f for f in FUNCTIONS}

@@ -74,6 +74,20 @@ def dlq_name(stage: str, fn: Function) -> str:
     return queue_name(stage, fn) + "-dlq"
 
 
+def delivery_dlq_name(stage: str, fn: Function) -> str:
+    """A queue consumer's subscription DLQ: messages SNS could not deliver to its queue (e.g. a policy or key
+    problem), kept apart from the messages the consumer failed."""
+    return queue_name(stage, fn) + "-delivery-dlq"
+
+
+MAIL_DOMAIN = "bazaar.example"  # per-stage sender addresses below it; a real deployment overrides it (infra/config)
+
+
+def mail_sender(stage: str, domain: str = MAIL_DOMAIN) -> str:
+    """The From address of Bazaar's e-mail in a stage (its SES identity)."""
+    return f"orders@{stage}.{domain}"
+
+
 def subscription_filter(fn: Function) -> dict[str, list[str]]:
     """The SNS filter policy of a queue consumer's subscription."""
     assert fn.queue is not None

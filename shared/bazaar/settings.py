@@ -66,3 +66,18 @@ def function_name() -> str:
 PRODUCT_CACHE_TTL_S = int(os.environ.get("PRODUCT_CACHE_TTL_S", "60"))
 LIST_CACHE_TTL_S = int(os.environ.get("LIST_CACHE_TTL_S", "15"))
 MAX_BODY_BYTES = 64 * 1024
+
+
+@lru_cache(maxsize=None)
+def payment_provider_table() -> str:
+    return _require("PAYMENT_PROVIDER_TABLE")
+
+
+@lru_cache(maxsize=None)
+def user_pool_id() -> str:
+    return _require("USER_POOL_ID")
+
+
+@lru_cache(maxsize=None)
+def mail_sender() -> str:
+    return _require("MAIL_SENDER")

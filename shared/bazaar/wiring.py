@@ -12,8 +12,12 @@ from bazaar import settings
 
 if TYPE_CHECKING:
     from bazaar.adapters.cache import ValkeyCache
+    from bazaar.adapters.dynamo.orders import DynamoOrderRepository
     from bazaar.adapters.dynamo.products import DynamoProductRepository
     from bazaar.adapters.events import SnsEventPublisher
+    from bazaar.adapters.mail import SesNotifier
+    from bazaar.adapters.payments import SimulatedPaymentProvider
+    from bazaar.adapters.users import CognitoUserDirectory
 
 
 @lru_cache(maxsize=None)
@@ -43,10 +47,47 @@ def event_publisher() -> "SnsEventPublisher":
     return SnsEventPublisher(settings.events_topic_arn())
 
 
+@lru_cache(maxsize=None)
+def orders() -> "DynamoOrderRepository":
+    from bazaar.adapters.dynamo.orders import DynamoOrderRepository
+
+    return DynamoOrderRepository(settings.table_name())
+
+
+@lru_cache(maxsize=None)
+def payment_provider() -> "SimulatedPaymentProvider":
+    from bazaar.adapters.payments import SimulatedPaymentProvider
+
+    return SimulatedPaymentProvider(settings.payment_provider_table())
+
+
+@lru_cache(maxsize=None)
+def user_directory() -> "CognitoUserDirectory":
+    from bazaar.adapters.users import CognitoUserDirectory
+
+    return CognitoUserDirectory(settings.user_pool_id())
+
+
+@lru_cache(maxsize=None)
+def notifier() -> "SesNotifier":
+    from bazaar.adapters.mail import SesNotifier
+
+    return SesNotifier(settings.mail_sender())
+
+
+def webhook_secret(force_fetch: bool = False) -> bytes:
+    from bazaar.adapters.secrets import get_secret_bytes
+
+    return get_secret_bytes(settings.webhook_secret_id(), force_fetch=force_fetch)
+
+
 def reset() -> None:
     """Forget every adapter (tests that switch endpoints or tables between cases)."""
-    for factory in (products, cache, event_publisher):
+    for factory in (products, cache, event_publisher, orders, payment_provider, user_directory, notifier):
         factory.cache_clear()
+    for setting in (settings.webhook_secret_id, settings.payment_provider_table, settings.user_pool_id,
+                    settings.mail_sender):
+        setting.cache_clear()
     settings.table_name.cache_clear()
     settings.cache_url.cache_clear()
     settings.events_topic_arn.cache_clear()

@@ -61,6 +61,9 @@ def test_environment_is_base_plus_one_variable_per_grant(dev: Synth) -> None:
                                         {"Fn::GetAtt": [cache, "Endpoint.Port"]}]]},
         "CURSOR_KEY_SECRET_ID": secret(resources.CURSOR_KEY_SECRET),
         "WEBHOOK_SECRET_ID": secret(resources.WEBHOOK_SECRET),
+        "PAYMENT_PROVIDER_TABLE": table,
+        "USER_POOL_ID": {"Ref": logical_id(dev, "AWS::Cognito::UserPool", "stateful")},
+        "MAIL_SENDER": stage_config("dev").mail_sender,
     }
     assert set(expected_values) == set(GRANT_ENV.values())
     for spec in FUNCTIONS:

@@ -41,6 +41,10 @@ GRANT_ACTIONS: dict[Grant, set[str]] = {
     Grant.CACHE: set(STAR_RESOURCE_ALLOWED) - {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
     Grant.CURSOR_KEY: {"secretsmanager:GetSecretValue", "kms:Decrypt", "kms:DescribeKey"},
     Grant.WEBHOOK_SECRET: {"secretsmanager:GetSecretValue", "kms:Decrypt", "kms:DescribeKey"},
+    Grant.PAYMENT_PROVIDER: {"dynamodb:GetItem", "dynamodb:PutItem", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt",
+                             "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"},
+    Grant.USER_DIRECTORY: {"cognito-idp:ListUsers"},
+    Grant.MAIL_SEND: {"ses:SendEmail"},
 }
 BASELINE = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 QUEUE_CONSUMER = {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage",
@@ -143,3 +147,33 @@ def test_statements_point_at_the_granted_resources(dev: Synth) -> None:
             assert all(r in wanted for r in as_list(st["Resource"])), spec.name
         for st in statements_with(statements, "kms:Encrypt"):
             assert "kms:ViaService" in st["Condition"]["StringEquals"], spec.name
+
+
+def test_order_grants_point_at_their_resources_only(dev: Synth) -> None:
+    """The simulated provider writes only its partition; mail goes out only from the stage's identity and sender;
+    the user directory is the stage's pool."""
+    from bazaar.adapters.dynamo.models import SIMULATED_PROVIDER_PARTITION
+    from infra.config import stage_config
+
+    pool = dev.one("AWS::Cognito::UserPool", "stateful")[0]
+    identity = dev.one("AWS::SES::EmailIdentity", "stateful")[0]
+    seen = set()
+    for spec in FUNCTIONS:
+        statements = [dev.deref(st) for st in function_statements(dev, spec)]
+        for st in statements_with(statements, "ses:SendEmail"):
+            assert Grant.MAIL_SEND in spec.grants, spec.name
+            assert st["Condition"] == {"StringEquals": {"ses:FromAddress": stage_config("dev").mail_sender}}
+            assert st["Resource"] == {"Fn::Join": ["", ["arn:aws:ses:eu-west-1:", {"Ref": "AWS::AccountId"},
+                                                        ":identity/", {"Ref": identity}]]}, spec.name
+            seen.add("mail")
+        for st in statements_with(statements, "cognito-idp:ListUsers"):
+            assert Grant.USER_DIRECTORY in spec.grants, spec.name
+            assert as_list(st["Resource"]) == [{"Fn::GetAtt": [pool, "Arn"]}], spec.name
+            seen.add("users")
+        if Grant.PAYMENT_PROVIDER in spec.grants:
+            [ledger] = [st for st in statements_with(statements, "dynamodb:PutItem")
+                        if st.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("dynamodb:LeadingKeys")
+                        == [SIMULATED_PROVIDER_PARTITION]]
+            assert set(as_list(ledger["Action"])) == {"dynamodb:GetItem", "dynamodb:PutItem"}
+            seen.add("payments")
+    assert seen == {"mail", "users", "payments"}

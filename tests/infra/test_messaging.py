@@ -98,7 +98,9 @@ def test_alarms_cover_every_dlq_every_function_and_api_5xx(synth: Synth) -> None
                   if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
                   and a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold"}
     consumers = queue_consumers() + stream_consumers()
-    assert dlq_alarms == {queue(synth, resources.dlq_name(synth.stage, f))[0] for f in consumers}
+    every_dlq = {resources.dlq_name(synth.stage, f) for f in consumers} | {
+        resources.delivery_dlq_name(synth.stage, f) for f in queue_consumers()}
+    assert dlq_alarms == {queue(synth, name)[0] for name in every_dlq}
     error_alarms = {a["Dimensions"][0]["Value"]["Ref"] for a in alarms
                     if a["MetricName"] == "Errors" and a["Namespace"] == "AWS/Lambda"}
     assert error_alarms == {lid for lid, _ in functions(synth).values()}
@@ -107,3 +109,38 @@ def test_alarms_cover_every_dlq_every_function_and_api_5xx(synth: Synth) -> None
     [api_5xx] = [a for a in alarms if a["MetricName"] == "5xx"]
     assert api_5xx["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": api}}]
     assert api_5xx["Threshold"] == cfg.api_5xx_threshold
+
+
+@pytest.mark.parametrize("spec", queue_consumers(), ids=lambda f: f.name)
+def test_queue_consumer_rules_from_the_manifest(dev: Synth, spec) -> None:
+    """Every queue consumer, whatever its entry says: visibility at least 6x the function timeout (AWS guidance
+    for SQS event sources), a bounded maxReceiveCount, partial batch responses, and a subscription DLQ (SNS's own
+    redrive policy) that SNS may write to, with an alarm on its first message."""
+    assert spec.queue is not None
+    _, q = queue(dev, resources.queue_name("dev", spec))
+    fn = functions(dev)[spec.name][1]
+    assert q["VisibilityTimeout"] >= 6 * fn["Timeout"]
+    assert 1 <= q["RedrivePolicy"]["maxReceiveCount"] <= 10
+    assert mapping(dev, spec.name)["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    delivery_lid, delivery = queue(dev, resources.delivery_dlq_name("dev", spec))
+    q_lid, _ = queue(dev, resources.queue_name("dev", spec))
+    [sub] = [r["Properties"] for r in dev.resources("AWS::SNS::Subscription", "stateless").values()
+             if r["Properties"]["Endpoint"] == {"Fn::GetAtt": [q_lid, "Arn"]}]
+    assert sub["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [delivery_lid, "Arn"]}}
+    assert delivery["MessageRetentionPeriod"] == resources.DLQ_RETENTION_DAYS * 86400
+    assert delivery["SqsManagedSseEnabled"] is True
+    assert_ssl_only(dev, delivery_lid)
+    sns_may_send = [st for r in dev.resources("AWS::SQS::QueuePolicy").values()
+                    if {"Ref": delivery_lid} in r["Properties"]["Queues"]
+                    for st in r["Properties"]["PolicyDocument"]["Statement"]
+                    if st["Effect"] == "Allow" and st["Action"] == "sqs:SendMessage"]
+    assert sns_may_send and all(st["Principal"] == {"Service": "sns.amazonaws.com"} for st in sns_may_send)
+
+
+def test_mail_identity_per_stage(synth: Synth) -> None:
+    cfg = stage_config(synth.stage)
+    _, identity = synth.one("AWS::SES::EmailIdentity", "stateful")
+    assert identity["Properties"]["EmailIdentity"] == cfg.mail_identity
+    assert cfg.mail_sender.endswith("@" + cfg.mail_identity)
+    outputs = synth.stateless["Outputs"]
+    assert any(o["Value"] == cfg.mail_sender for o in outputs.values())

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from bazaar import wiring
-from bazaar.resources import CURSOR_KEY_SECRET, secret_name
+from bazaar.resources import CURSOR_KEY_SECRET, WEBHOOK_SECRET, secret_name
 from tests.support.aws import create_table
 from tests.support.events import FakeContext
 
@@ -26,8 +26,10 @@ def provision(mp: pytest.MonkeyPatch, cache_url: str) -> dict[str, str]:
     sm = boto3.client("secretsmanager")
     cursor_secret = sm.create_secret(Name=secret_name("test", CURSOR_KEY_SECRET),
                                      SecretString=secrets.token_hex(32))["ARN"]
+    webhook_secret = sm.create_secret(Name=secret_name("test", WEBHOOK_SECRET),
+                                      SecretString="whsec_" + secrets.token_hex(16))["ARN"]
     values = {"TABLE_NAME": TABLE, "CACHE_URL": cache_url,
-              "CURSOR_KEY_SECRET_ID": cursor_secret}
+              "CURSOR_KEY_SECRET_ID": cursor_secret, "WEBHOOK_SECRET_ID": webhook_secret}
     for k, v in values.items():
         mp.setenv(k, v)
     wiring.reset()

@@ -11,6 +11,7 @@ import pytest
 from bazaar import consumers, manifest, wiring
 from bazaar.manifest import GRANT_ENV
 from tests.integration.api import Api
+from tests.integration.orders_api import CUSTOMER, OrdersApi
 from tests.support.events import http_event
 
 ALL_RESOURCE_VARS = set(GRANT_ENV.values())
@@ -31,7 +32,39 @@ REQUESTS: dict[str, Callable[[Api, str], Any]] = {
     "create_product": lambda api, pid: api.create(),
     "update_product": lambda api, pid: api.patch(pid, {"stock": 2}),
     "delete_product": lambda api, pid: api.delete(pid),
+    "create_order": lambda api, pid: OrdersApi(api._invoke, "").place([{"product_id": pid, "quantity": 1}]),
+    "list_orders": lambda api, pid: [_order_for(pid), _order_for(pid)] and OrdersApi(api._invoke, "").list_orders(
+        "limit=1"),
+    "get_order": lambda api, pid: OrdersApi(api._invoke, "").get_order(_order_for(pid)),
+    "cancel_order": lambda api, pid: OrdersApi(api._invoke, "").cancel(_order_for(pid)),
+    "payment_webhook": lambda api, pid: OrdersApi(api._invoke, _webhook_secret()).webhook(
+        {"event_id": f"evt_{pid}", "type": "payment.succeeded", "order_id": _order_for(pid)}),
 }
+
+
+def _order_for(product_id: str) -> str:
+    """A pending order of CUSTOMER, written through the repository (needs nothing but the table)."""
+    from bazaar.adapters.dynamo.orders import DynamoOrderRepository
+    from bazaar.adapters.dynamo.products import DynamoProductRepository
+    from bazaar.domain import orders
+    from bazaar.domain.identity import Actor
+    from bazaar.services.orders import snapshot_of
+
+    product = DynamoProductRepository().get(product_id)
+    assert product is not None
+    order, reservations, event = orders.place(
+        Actor(CUSTOMER["sub"], frozenset({"customer"})), [orders.LineRequest(product_id, 1)],
+        orders.PaymentMethod.ASYNC, {product_id: snapshot_of(product)}, "2026-01-01T00:00:00.000Z")
+    DynamoOrderRepository().place(order, reservations, event)
+    return order.order_id
+
+
+def _webhook_secret() -> str:
+    import os
+
+    import boto3
+
+    return boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["WEBHOOK_SECRET_ID"])["SecretString"]
 
 
 @pytest.mark.parametrize("name", sorted(REQUESTS))
@@ -42,7 +75,7 @@ def test_route_function_needs_nothing_beyond_its_grants(api: Api, monkeypatch: p
     _only_granted(manifest.get(name), monkeypatch)
     result = REQUESTS[name](api, pid)
     assert result.status < 400, (name, result.status, result.body)
-    if name == "list_products":
+    if name in ("list_products", "list_orders"):
         assert result.json["next_cursor"]
 
 

@@ -1,7 +1,8 @@
 """In-memory implementations of the domain ports (bazaar.domain.ports), with the same contracts as the adapters.
 
 - ``FakeProductRepository`` keeps products by id and enforces the version conditions of the real conditional
-  transactions (``StaleVersion`` when the stored version is not the expected one, or the item is gone). It also
+  transactions (``StaleVersion`` when the stored version is not the expected one, or the item is gone, or a stock
+  edit finds the stock moved on). It also
   records the events written with each change (the outbox) and lets a test run code at chosen points
   (``on_get`` / ``on_replace``) to interleave a "concurrent" writer deterministically.
 - ``FakeCache`` implements ``set_if_absent`` (SET NX) and ``set_if_newer`` (compare-and-set on the ``<version>|``
@@ -14,7 +15,7 @@ import re
 from dataclasses import replace as dc_replace
 from typing import Any, Callable, Optional
 
-from bazaar.domain.catalog import Product
+from bazaar.domain.catalog import MUTABLE_FIELDS, Product
 from bazaar.domain.events import DomainEvent
 from bazaar.domain.ports import Page, StaleVersion
 
@@ -53,14 +54,19 @@ class FakeProductRepository:
         self.items[product.product_id] = product
         self.events.append(event)
 
-    def replace(self, product: Product, expected_version: int, event: DomainEvent) -> None:
+    def update(self, product: Product, previous: Product, event: DomainEvent) -> None:
         self.replace_calls += 1
         if self.on_replace:
             self.on_replace(product.product_id)
         stored = self.items.get(product.product_id)
-        if stored is None or stored.version != expected_version:
+        if stored is None or stored.version != previous.version:
             raise StaleVersion("version moved on")
-        self.items[product.product_id] = product
+        if product.stock != previous.stock and stored.stock != previous.stock:
+            raise StaleVersion("stock moved on")
+        changed = {f: getattr(product, f) for f in MUTABLE_FIELDS if getattr(product, f) != getattr(previous, f)}
+        # Only the changed fields, like the adapter's update expression (a concurrent stock change survives).
+        self.items[product.product_id] = dc_replace(stored, **changed, version=product.version,
+                                                    updated_at=product.updated_at)
         self.events.append(event)
 
     def remove(self, product: Product, event: DomainEvent) -> None:

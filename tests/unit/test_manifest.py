@@ -66,6 +66,16 @@ def test_catalog_authorization_matches_the_contract() -> None:
     assert rule["DELETE /products/{product_id}"] == (False, {"seller", "admin"})
 
 
+def test_order_authorization_matches_the_contract() -> None:
+    rule = {f.route.key: (f.route.public, set(f.route.groups)) for f in ROUTES}  # type: ignore[union-attr]
+    assert rule["POST /orders"] == (False, {"customer"})
+    assert rule["GET /orders"] == (False, {"customer"})
+    # owner or admin: the object-level check (anyone else 404) is in the function
+    assert rule["GET /orders/{order_id}"] == (False, {"customer", "admin"})
+    assert rule["POST /orders/{order_id}/cancel"] == (False, {"customer", "admin"})
+    assert rule["POST /payments/webhook"] == (True, set())  # signed by the provider, no JWT
+
+
 @pytest.mark.parametrize("name, env", [
     ("health", ()),
     ("openapi", ()),
@@ -77,6 +87,13 @@ def test_catalog_authorization_matches_the_contract() -> None:
     ("delete_product", ("CACHE_URL", "TABLE_NAME")),
     ("publish_events", ("EVENTS_TOPIC_ARN", "TABLE_NAME")),
     ("invalidate_cache", ("CACHE_URL", "TABLE_NAME")),
+    ("create_order", ("CACHE_URL", "TABLE_NAME")),
+    ("list_orders", ("CURSOR_KEY_SECRET_ID", "TABLE_NAME")),
+    ("get_order", ("TABLE_NAME",)),
+    ("cancel_order", ("TABLE_NAME",)),
+    ("payment_webhook", ("TABLE_NAME", "WEBHOOK_SECRET_ID")),
+    ("process_payments", ("PAYMENT_PROVIDER_TABLE", "TABLE_NAME")),
+    ("send_notifications", ("MAIL_SENDER", "TABLE_NAME", "USER_POOL_ID")),
 ])
 def test_grants_give_exactly_these_environment_variables(name: str, env: tuple[str, ...]) -> None:
     assert manifest.get(name).env_names == env
@@ -94,9 +111,18 @@ def test_writers_can_read_and_consumers_have_their_sources() -> None:
     assert publisher.name == "publish_events" and isinstance(publisher.source, StreamSource)
     assert publisher.source.pk_prefix == "OUTBOX#"
     assert {Grant.TABLE_STREAM, Grant.EVENTS_PUBLISH, Grant.IDEMPOTENCY} <= set(publisher.grants)
-    (invalidator,) = manifest.queue_consumers()
+    consumers = {fn.name: fn for fn in manifest.queue_consumers()}
+    assert set(consumers) == {"invalidate_cache", "process_payments", "send_notifications"}
+    invalidator = consumers["invalidate_cache"]
     assert isinstance(invalidator.source, QueueSource)
-    assert set(invalidator.source.event_types) == {"ProductCreated", "ProductUpdated", "ProductDeleted"}
+    # product changes, and the order events that move a product's stock (its cached stock must go)
+    assert set(invalidator.source.event_types) == {"ProductCreated", "ProductUpdated", "ProductDeleted",
+                                                    "OrderCreated", "OrderCancelled"}
+    assert set(consumers["process_payments"].source.event_types) == {"OrderCreated", "RefundRequested"}
+    assert set(consumers["send_notifications"].source.event_types) == {"OrderConfirmed", "OrderCancelled"}
+    for fn in consumers.values():
+        assert Grant.IDEMPOTENCY in fn.grants, fn.name
+        assert fn.queue_visibility_timeout_s >= 6 * fn.timeout_s, fn.name
     assert {Grant.CACHE, Grant.IDEMPOTENCY} <= set(invalidator.grants)
     assert invalidator.queue_visibility_timeout_s == 6 * invalidator.timeout_s
     assert manifest.idempotency_partition(invalidator) == "IDEMPOTENCY#invalidate_cache"

@@ -31,3 +31,13 @@ class InvalidRequest(DomainError):
     """A request that is well-formed but breaks a business rule on its values (422)."""
 
     title = "Unprocessable Content"
+
+
+class Unavailable(DomainError):
+    """A dependency is overloaded or down for now: 503 with ``Retry-After``; the request changed nothing."""
+
+    title = "Service Unavailable"
+
+    def __init__(self, detail: str, retry_after_s: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

@@ -13,7 +13,7 @@ event (with retries and a DLQ); entries also expire after a short TTL.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from bazaar import settings
 from bazaar.domain import catalog
@@ -121,7 +121,7 @@ def update_product(
         product = _load(repo, product_id)
         updated, event = catalog.apply_update(product, actor, changes, utc_now(), if_match)
         try:
-            repo.replace(updated, product.version, event)
+            repo.update(updated, product, event)
         except StaleVersion:
             continue
         cache.set_if_newer(product_key(product_id), updated.version, _encode(updated, updated.version),
@@ -162,3 +162,19 @@ def apply_product_event(cache: Cache, event_type: str, data: Mapping[str, Any], 
     if event_type == "ProductDeleted":
         return evict_deleted(cache, aggregate_id, int(data["version"]) + 1)
     return cache.incr(LIST_GENERATION_KEY) is not None  # ProductCreated: only lists change
+
+
+def evict_stock(cache: Cache, product_ids: Sequence[str]) -> bool:
+    """An order took or gave back stock of these products: drop their cached entries and list pages, so the next
+    read shows the stock from the table. False if the cache is down (the caller retries). docs/orders.md states
+    the freshness bound this gives."""
+    if not product_ids:
+        return True
+    keys = []
+    for pid in product_ids:
+        entry = cache.get(product_key(pid))
+        if entry is not None and entry.partition("|")[2] == TOMBSTONE:
+            continue  # a deleted product keeps its tombstone (a late reader must not bring it back)
+        keys.append(product_key(pid))
+    evicted = cache.delete(*keys) if keys else True
+    return cache.incr(LIST_GENERATION_KEY) is not None and evicted

@@ -2,7 +2,8 @@
 
 Order of checks, cheapest and most fundamental first (before any body is parsed):
 1. body over 64 KiB -> 413;
-2. the caller's groups against the manifest route's groups -> 401 (no identity) / 403;
+2. the caller's groups against the manifest route's groups -> 401 (no identity) / 403; on a public route that
+   proves its caller another way (the payment webhook's signature), that check instead;
 3. on routes that take a body (POST, PUT, PATCH), when one is sent: a media type other than JSON -> 415, bytes
    that are not UTF-8 -> 400, a JSON array -> 422;
 4. Powertools resolves the route: request validation (400 for malformed JSON/query/header, 422 for the body),
@@ -26,7 +27,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar import manifest
-from bazaar.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound, PreconditionFailed
+from bazaar.domain.errors import (Conflict, DomainError, Forbidden, InvalidRequest, NotFound, PreconditionFailed,
+                                  Unavailable)
 from bazaar.domain.identity import Actor
 from bazaar.domain.ports import InvalidPosition
 from bazaar.observability import logger, metrics, tracer
@@ -43,9 +45,18 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     PreconditionFailed: 412,
     InvalidRequest: 422,
+    Unavailable: 503,
 }
 _BAD_REQUEST_LOCATIONS = ("query", "header", "path", "cookie")
 METHODS_WITH_BODY = ("POST", "PUT", "PATCH")
+
+
+def status_of(ex: DomainError) -> int:
+    """The status of a domain error or of its nearest mapped base class (e.g. a stock shortage is a Conflict)."""
+    for cls in type(ex).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 400
 
 
 def _validation_problem(ex: RequestValidationError) -> Response:
@@ -84,10 +95,12 @@ def make_app(validation: bool = True) -> APIGatewayHttpResolver:
 
     @app.exception_handler(DomainError)
     def _domain_problem(ex: DomainError) -> Response:
-        status = STATUS_OF.get(type(ex), 400)
+        status = status_of(ex)
         # A 422 is a validation error: contract §2 requires errors[] with loc + msg on it.
         errors = [{"loc": ["body"], "msg": ex.detail, "type": "value_error"}] if status == 422 else None
-        return problem(status, ex.detail, title=ex.title if status != 400 else None, errors=errors)
+        headers = {"Retry-After": str(ex.retry_after_s)} if isinstance(ex, Unavailable) else None
+        return problem(status, ex.detail, title=ex.title if status != 400 else None, errors=errors,
+                       headers=headers, extensions=getattr(ex, "extensions", None))
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported_media_type(_: RequestUnsupportedContentType) -> Response:
@@ -158,8 +171,13 @@ def _audit_resource(event: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     return headers.get("location") or event.get("rawPath") or "-"
 
 
-def http_handler(function_name: str, app: APIGatewayHttpResolver) -> Callable[[dict, LambdaContext], dict]:
-    """The Lambda entry point of route function ``function_name`` (its manifest entry gives the auth rule)."""
+def http_handler(function_name: str, app: APIGatewayHttpResolver,
+                 authenticate: Optional[Callable[[Mapping[str, Any]], Optional[dict]]] = None,
+                 ) -> Callable[[dict, LambdaContext], dict]:
+    """The Lambda entry point of route function ``function_name`` (its manifest entry gives the auth rule).
+
+    ``authenticate``: for a public route that proves its caller another way than a JWT (the payment provider's
+    signed webhook): given the event after the size check, it returns a problem result to refuse it, or None."""
     fn = manifest.get(function_name)
     route = fn.route
     if route is None:
@@ -171,7 +189,11 @@ def http_handler(function_name: str, app: APIGatewayHttpResolver) -> Callable[[d
         actor = actor_of(event)  # first, so even a 413 is audited with the caller's sub
         if _body_size(event) > MAX_BODY_BYTES:
             return actor, problem_result(413, f"request body exceeds {MAX_BODY_BYTES} bytes")
-        if not route.public:
+        if route.public:
+            refused = authenticate(event) if authenticate else None  # e.g. a webhook's signature, before parsing
+            if refused is not None:
+                return actor, refused
+        else:
             if actor is None:
                 return None, problem_result(401, "a valid access token is required")
             if not actor.in_any(route.groups):

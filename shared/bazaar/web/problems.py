@@ -12,8 +12,10 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def problem_body(status: int, detail: str, *, title: Optional[str] = None,
-                 errors: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
+                 errors: Optional[list[dict[str, Any]]] = None,
+                 extensions: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     body: dict[str, Any] = {
+        **(extensions or {}),  # RFC 9457 extension members (e.g. which order lines lack stock); never override
         "type": "about:blank",
         "title": title or HTTPStatus(status).phrase,
         "status": status,
@@ -25,8 +27,10 @@ def problem_body(status: int, detail: str, *, title: Optional[str] = None,
 
 
 def problem(status: int, detail: str, *, title: Optional[str] = None,
-            errors: Optional[list[dict[str, Any]]] = None, headers: Optional[dict[str, str]] = None) -> Response:
-    return Response(status, PROBLEM_JSON, json.dumps(problem_body(status, detail, title=title, errors=errors)),
+            errors: Optional[list[dict[str, Any]]] = None, headers: Optional[dict[str, str]] = None,
+            extensions: Optional[dict[str, Any]] = None) -> Response:
+    return Response(status, PROBLEM_JSON, json.dumps(problem_body(status, detail, title=title, errors=errors,
+                                                                  extensions=extensions)),
                     headers=headers)
 
 

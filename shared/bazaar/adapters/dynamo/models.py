@@ -3,12 +3,14 @@
 | item     | PK                | SK        | GSI1PK / GSI1SK                  | GSI2PK / GSI2SK                          |
 |----------|-------------------|-----------|----------------------------------|------------------------------------------|
 | Product  | PRODUCT#<id>      | PRODUCT   | PRODUCTS / <created_at>#<id>     | SELLER#<seller>#PRODUCTS / <created_at>#<id> |
-| Outbox   | OUTBOX#<event id> | EVENT     | -                                | -                                        |
+| Outbox   | OUTBOX#<event id> | EVENT     | OUTBOX#<hour> / <occurred_at>#<id> | -                                      |
+| Order    | ORDER#<id>        | ORDER     | -                                | CUSTOMER#<sub>#ORDERS / <created_at>#<id> |
+| Payment  | PAYPROVIDER#simulated | CHARGE#<key> / REFUND#<key> | -                  | -                                        |
 """
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -62,9 +64,22 @@ class ProductItem(_Base):
     by_seller = ProductsBySeller()
 
 
+class OutboxByTime(GlobalSecondaryIndex["OutboxItem"]):
+    """Outbox items by hour of creation: the stream relay's redrive finds the events of a failed batch here."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
 class OutboxItem(_Base):
     """A domain event waiting for the stream publisher; expires once it can no longer matter."""
 
+    GSI1PK = UnicodeAttribute(null=True)  # OUTBOX#<yyyy-mm-ddThh> (absent on redrive copies)
+    GSI1SK = UnicodeAttribute(null=True)  # <occurred_at>#<event_id>
     item_type = UnicodeAttribute(default="Outbox")
     event_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
@@ -73,8 +88,62 @@ class OutboxItem(_Base):
     payload = UnicodeAttribute()  # the event message as JSON
     ttl = TTLAttribute()
 
+    by_time = OutboxByTime()
 
-ALL_MODELS: tuple[type[Model], ...] = (ProductItem, OutboxItem)
+
+class OrderLineMap(MapAttribute):
+    product_id = UnicodeAttribute()
+    seller_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    quantity = NumberAttribute()
+    unit_price_cents = NumberAttribute()
+
+
+class OrdersByCustomer(GlobalSecondaryIndex["OrderItem"]):
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    GSI2PK = UnicodeAttribute(hash_key=True)
+    GSI2SK = UnicodeAttribute(range_key=True)
+
+
+class OrderItem(_Base):
+    GSI2PK = UnicodeAttribute()  # CUSTOMER#<sub>#ORDERS
+    GSI2SK = UnicodeAttribute()  # <created_at>#<order_id>
+    item_type = UnicodeAttribute(default="Order")
+    order_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    items = ListAttribute(of=OrderLineMap)
+    total_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    payment_method = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    cancel_reason = UnicodeAttribute(null=True)
+    refund_requested_at = UnicodeAttribute(null=True)  # set once, when a refund is asked of the provider
+
+    by_customer = OrdersByCustomer()
+
+
+class SimulatedPaymentItem(_Base):
+    """The simulated payment provider's ledger: one item per charge or refund, keyed by its idempotency key, all
+    in the provider's own partition (``PAYPROVIDER#simulated``)."""
+
+    item_type = UnicodeAttribute(default="SimulatedPayment")
+    kind = UnicodeAttribute()  # charge | refund
+    idempotency_key = UnicodeAttribute()
+    payment_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    amount_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    method = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (ProductItem, OutboxItem, OrderItem, SimulatedPaymentItem)
 _bound: list[str] = []
 
 
@@ -96,3 +165,14 @@ def product_keys(product_id: str) -> tuple[str, str]:
 
 def outbox_keys(event_id: str) -> tuple[str, str]:
     return f"OUTBOX#{event_id}", "EVENT"
+
+
+def order_keys(order_id: str) -> tuple[str, str]:
+    return f"ORDER#{order_id}", "ORDER"
+
+
+SIMULATED_PROVIDER_PARTITION = "PAYPROVIDER#simulated"
+
+
+def simulated_payment_keys(kind: str, idempotency_key: str) -> tuple[str, str]:
+    return SIMULATED_PROVIDER_PARTITION, f"{kind.upper()}#{idempotency_key}"

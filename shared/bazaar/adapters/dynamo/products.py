@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from bazaar import settings
+from bazaar.adapters.dynamo import transactions
 from bazaar.adapters.dynamo.models import ProductItem, bind, product_keys
 from bazaar.adapters.dynamo.outbox import outbox_item
-from bazaar.domain.catalog import Product
+from bazaar.domain.catalog import MUTABLE_FIELDS, Product
 from bazaar.domain.events import DomainEvent
 from bazaar.domain.ports import InvalidPosition, Page, StaleVersion
 
@@ -66,36 +65,33 @@ class DynamoProductRepository:
         except ProductItem.DoesNotExist:
             return None
 
-    def _transact(self, write: Any) -> None:
+    def _transact(self, ops: list[transactions.Op]) -> None:
         try:
-            with TransactWrite(connection=self._connection) as tx:
-                write(tx)
-        except TransactWriteError as exc:
-            reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r]
-            if "ConditionalCheckFailed" in reasons:
-                raise StaleVersion(str(exc)) from exc
-            raise
+            transactions.run(self._connection, ops)
+        except transactions.ConditionFailed as exc:
+            raise StaleVersion(str(exc)) from exc
 
     def add(self, product: Product, event: DomainEvent) -> None:
-        def write(tx: TransactWrite) -> None:
-            tx.save(to_item(product), condition=ProductItem.PK.does_not_exist())
-            tx.save(outbox_item(event))
+        self._transact([transactions.put(to_item(product), "product", ProductItem.PK.does_not_exist()),
+                        transactions.put(outbox_item(event), "outbox")])
 
-        self._transact(write)
-
-    def replace(self, product: Product, expected_version: int, event: DomainEvent) -> None:
-        def write(tx: TransactWrite) -> None:
-            tx.save(to_item(product), condition=ProductItem.version == expected_version)
-            tx.save(outbox_item(event))
-
-        self._transact(write)
+    def update(self, product: Product, previous: Product, event: DomainEvent) -> None:
+        """Write only what changed, so a concurrent order's stock reservation (an atomic decrement on the same
+        item) is never overwritten: a price edit leaves ``stock`` alone, and a stock edit is conditional on the
+        stock it was computed from (see docs/orders.md, "Seller edits and reservations")."""
+        changed = [f for f in MUTABLE_FIELDS if getattr(product, f) != getattr(previous, f)]
+        actions = [getattr(ProductItem, f).set(getattr(product, f)) for f in changed]
+        actions += [ProductItem.version.set(product.version), ProductItem.updated_at.set(product.updated_at)]
+        condition = ProductItem.version == previous.version
+        if "stock" in changed:
+            condition &= ProductItem.stock == previous.stock
+        pk, sk = product_keys(product.product_id)
+        self._transact([transactions.update(ProductItem(pk, sk), actions, "product", condition),
+                        transactions.put(outbox_item(event), "outbox")])
 
     def remove(self, product: Product, event: DomainEvent) -> None:
-        def write(tx: TransactWrite) -> None:
-            tx.delete(to_item(product), condition=ProductItem.version == product.version)
-            tx.save(outbox_item(event))
-
-        self._transact(write)
+        self._transact([transactions.delete(to_item(product), "product", ProductItem.version == product.version),
+                        transactions.put(outbox_item(event), "outbox")])
 
     def list(self, seller_id: Optional[str], limit: int, start: Optional[dict[str, Any]]) -> Page:
         if start is not None and not valid_position(start, by_seller=bool(seller_id)):

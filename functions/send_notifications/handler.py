@@ -1,0 +1,44 @@
+"""SQS consumer of ``OrderConfirmed`` and ``OrderCancelled``: e-mails the customer (both) and each seller with
+products in the order (confirmed) through SES. Exactly once per event id, and each recipient's e-mail once per
+event (its own idempotency record), so a retry after a partial failure sends only what is missing. Addresses come
+from Cognito and never appear in logs."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from bazaar import wiring
+from bazaar.consumers import batch_handler, exactly_once
+from bazaar.observability import logger
+from bazaar.schemas.events import EventMessage
+from bazaar.schemas.orders import OrderEventData
+from bazaar.services import notifications
+
+NAME = "send_notifications"
+
+
+def _send(message: dict[str, Any]) -> dict[str, Any]:
+    return notifications.send_one(wiring.user_directory(), wiring.notifier(), message)
+
+
+send_once = exactly_once(NAME, _send, key_jmespath="[event_id, recipient, role]")
+
+
+def apply_event(message: dict[str, Any]) -> dict[str, Any]:
+    data = OrderEventData.model_validate(message["data"]).model_dump()  # refuses a malformed event (DLQ)
+    count = notifications.notify(message["event_id"], message["type"], data, send_once)
+    logger.info("order event notified", extra={"event_type": message["type"], "event_id": message["event_id"],
+                                               "notifications": count})
+    return {"notifications": count}
+
+
+apply_once = exactly_once(NAME, apply_event)
+
+
+def record_handler(record: SQSRecord) -> None:
+    message = EventMessage.model_validate_json(record.body)  # a malformed message fails here and goes to the DLQ
+    apply_once(message.model_dump())
+
+
+handler = batch_handler(NAME, EventType.SQS, record_handler)

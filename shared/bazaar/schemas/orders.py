@@ -1,0 +1,143 @@
+"""Request and response bodies of the order and payment routes (contract §3-§5), and the order event payloads
+consumers read."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bazaar.domain.ids import is_valid_id
+from bazaar.domain.orders import MAX_LINES, MAX_QUANTITY
+
+Currency = Literal["EUR", "USD", "GBP"]
+PaymentMethodName = Literal["pm_card_ok", "pm_card_declined", "pm_async"]
+OrderStatusName = Literal["PENDING", "CONFIRMED", "CANCELLED"]
+CancelReasonName = Literal["payment_declined", "payment_failed", "cancelled_by_customer", "cancelled_by_admin"]
+_STRICT = ConfigDict(strict=True, extra="forbid")
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, as header values travel safely
+
+
+class NewOrderLine(BaseModel):
+    model_config = _STRICT
+
+    product_id: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+    @field_validator("product_id")
+    @classmethod
+    def _is_an_id(cls, value: str) -> str:
+        if not is_valid_id(value):
+            raise ValueError("not a product id")
+        return value
+
+
+class NewOrder(BaseModel):
+    model_config = _STRICT
+
+    items: list[NewOrderLine] = Field(min_length=1, max_length=MAX_LINES)
+    payment_method: PaymentMethodName
+
+    @field_validator("items")
+    @classmethod
+    def _distinct_products(cls, items: list[NewOrderLine]) -> list[NewOrderLine]:
+        ids = [i.product_id for i in items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each product may appear in one line only")
+        return items
+
+
+class OrderLineOut(BaseModel):
+    product_id: str
+    seller_id: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    customer_id: str
+    status: OrderStatusName
+    items: list[OrderLineOut]
+    total_cents: int
+    currency: Currency
+    payment_method: PaymentMethodName
+    created_at: str
+    updated_at: str
+    # Present once the order is cancelled, absent before (contract §3), never null.
+    cancel_reason: Optional[CancelReasonName] = Field(default=None, exclude_if=lambda v: v is None)
+
+
+class OrderPageOut(BaseModel):
+    items: list[OrderOut]
+    next_cursor: Optional[str]
+
+
+class WebhookEvent(BaseModel):
+    """A payment provider's event (contract §5). Fields this version does not know are ignored: providers add
+    fields over time."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    event_id: str = Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
+    type: str = Field(min_length=1, max_length=64)
+    order_id: str = Field(min_length=1, max_length=64)
+
+
+class WebhookReceipt(BaseModel):
+    event_id: str
+    order_id: str
+    effect: str  # confirmed | cancelled | refund_requested | no_change | ignored
+    status: Optional[OrderStatusName] = None
+
+
+# --- event payloads (what consumers read; unknown fields ignored so newer producers never break them) -------------
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class OrderEventLine(_Lenient):
+    product_id: str
+    seller_id: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+
+class OrderEventOrder(_Lenient):
+    order_id: str
+    customer_id: str
+    status: str
+    items: list[OrderEventLine]
+    total_cents: int
+    currency: str
+    cancel_reason: Optional[str] = None
+
+
+class StockLine(_Lenient):
+    product_id: str
+    quantity: int
+
+
+class OrderEventData(_Lenient):
+    """``OrderCreated``/``OrderConfirmed``/``OrderCancelled`` data."""
+
+    order: OrderEventOrder
+    reason: Optional[str] = None
+    released: list[StockLine] = []
+    refund_requested: bool = False
+
+    def stock_product_ids(self, event_type: str) -> list[str]:
+        """The products whose stock this event moved."""
+        if event_type == "OrderCreated":
+            return [line.product_id for line in self.order.items]
+        return [line.product_id for line in self.released]
+
+
+class RefundRequestedData(_Lenient):
+    order_id: str
+    amount_cents: int
+    currency: str
+    idempotency_key: str
