@@ -20,6 +20,8 @@ from bazaar.domain.payments import BadSignature
 from bazaar.observability import logger
 from bazaar.schemas.orders import WebhookEvent, WebhookReceipt
 from bazaar.services import payments
+from bazaar.web.documented import ok
+from bazaar.web.documented import problem as documented_problem
 from bazaar.web.http import http_handler, make_app
 from bazaar.web.problems import PROBLEM_JSON, problem, problem_body
 from bazaar.web.responses import json_response
@@ -79,11 +81,13 @@ def _store_unavailable(_: IdempotencyPersistenceLayerError) -> Response:
 
 
 @app.post("/payments/webhook", summary="Payment provider webhook (signed, no JWT)", tags=["payments"],
-          responses={200: {"description": "Applied, or a replay of an event already applied (no second effect)"},
-                     401: {"description": "Missing, malformed, stale (over 300 s) or invalid signature"},
-                     404: {"description": "No such order"},
-                     409: {"description": "The same event is being processed right now"},
-                     422: {"description": "Invalid body, or an event_id reused for another payload"}})
+          responses={200: ok("Applied, or a replay of an event already applied (no second effect)",
+                             WebhookReceipt),
+                     401: documented_problem("Missing, malformed, stale (over 300 s) or invalid signature"),
+                     404: documented_problem("No such order"),
+                     409: documented_problem("The same event is being processed right now, or contention that "
+                                            "outlasted the retries"),
+                     422: documented_problem("Invalid body, or an event_id reused for another payload")})
 def payment_webhook(event: WebhookEvent) -> Response[WebhookReceipt]:
     return json_response(200, apply_once(event.model_dump()))
 

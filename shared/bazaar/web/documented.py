@@ -17,6 +17,8 @@ ETAG = {"ETag": {"description": "Strong validator of this version (`\"<id>.<vers
                  "required": True, "schema": {"type": "string"}}}
 CACHE_STATUS = {"X-Cache": {"description": "Whether the read was served from the cache",
                             "required": True, "schema": {"type": "string", "enum": ["HIT", "MISS"]}}}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying", "required": True,
+                               "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
 LOCATION = {"Location": {"description": "Path of the created resource", "required": True,
                          "schema": {"type": "string"}}}
 
@@ -43,6 +45,9 @@ def no_body(description: str, *, headers: Optional[dict[str, Any]] = None) -> di
     return response
 
 
-def problem(description: str) -> dict[str, Any]:
+def problem(description: str, *, headers: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """An error answered as RFC 9457 problem details (contract §2)."""
-    return {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA_REF}}}
+    response: dict[str, Any] = {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA_REF}}}
+    if headers:
+        response["headers"] = headers
+    return response
