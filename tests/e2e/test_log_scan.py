@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from bazaar import manifest
-from tests.e2e.conftest import FIGURES, STARTED, RunningStack, collect_secrets, http, tokens, wait_for
+from tests.e2e.conftest import FIGURES, STARTED, RunningStack, collect_secrets, principals_of, wait_for
+from tests.e2e.recipes import Client, recipe_for
+from tests.support.authz import OK, PRINCIPALS, expected, owned_kind
 
 pytestmark = [pytest.mark.e2e, pytest.mark.after_e2e]
 
@@ -41,23 +43,19 @@ def leaks_in(line: str, secrets: frozenset[str]) -> list[str]:
 
 
 def drive_every_route(stack: RunningStack) -> None:
-    """So that even run alone, every function has logged something: one request per route, with and without a
-    token, and a product change that travels the event path to the consumers."""
-    seller = next(u for u in stack.info["users"] if u["group"] == "seller")
-    token = tokens(stack, seller["username"])["AccessToken"]
-    product = http("POST", stack.url + "/products", token=token,
-                   body={"name": "log scan", "price_cents": 100, "currency": "EUR", "stock": 1})
-    assert product.status == 201, product.body
-    pid = product.json()["product_id"]
+    """So that even run alone, every function has logged something: every route's valid request (tests/e2e/
+    recipes.py) as a caller it admits and as anonymous, and the event path that their writes start."""
+    client = Client(stack, principals_of(stack))
     for fn in manifest.routes():
         route = fn.route
         assert route is not None
-        path = re.sub(r"\{[a-z_]+\}", pid, route.path)
-        body = {"stock": 2} if route.method in ("POST", "PUT", "PATCH") else None
-        for auth in (None, token):  # a token on a public route reaches the function's event: still never logged
-            http(route.method, stack.url + path, body=body, token=auth)
+        kind = owned_kind(route)
+        allowed = next(p for p in PRINCIPALS if expected(route, p) == OK)
+        for who in (allowed, "anonymous"):
+            resource_id = client.new_owned(kind) if kind else None
+            recipe_for(route).send(client, client.principals[who], resource_id)
     assert wait_for(lambda: all((stack.local_dir / "logs" / f"{fn.name}.log").exists() for fn in manifest.FUNCTIONS),
-                    timeout_s=20)
+                    timeout_s=20), sorted(p.name for p in (stack.local_dir / "logs").iterdir())
 
 
 def test_no_log_line_holds_a_secret(stack: RunningStack) -> None:

@@ -1,0 +1,78 @@
+"""A valid request for every manifest route, and the owned resources they act on.
+
+Shared by the authorization matrix (who gets what), the fuzz module (statuses that need a valid request) and the
+log scan's tour (every function runs). A route without a recipe here fails those tests: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from bazaar import manifest
+from tests.e2e.conftest import Principal, Response, RunningStack, http
+from tests.support.authz import OwnedKind
+
+NEW_PRODUCT = {"name": "Recipe lamp", "price_cents": 1500, "currency": "EUR", "stock": 50}
+
+
+@dataclass
+class Client:
+    """Calls a running stack as one of its principals, and makes owned resources for them."""
+
+    stack: RunningStack
+    principals: dict[str, Principal]
+
+    def call(self, who: Principal, method: str, path: str, body: Any = None,
+             headers: Optional[dict[str, str]] = None) -> Response:
+        return http(method, self.stack.url + path, body=body, token=who.token, headers=headers)
+
+    def new_owned(self, kind: OwnedKind) -> str:
+        """A fresh resource of this kind, owned by the kind's owner-principal."""
+        owner = self.principals[kind.owner]
+        if kind.param == "product_id":
+            created = self.call(owner, "POST", "/products", NEW_PRODUCT)
+            assert created.status == 201, created.body
+            return created.json()["product_id"]
+        raise LookupError(f"no way to create a {{{kind.param}}} in tests/e2e/recipes.py")
+
+    def snapshot(self, kind: OwnedKind, resource_id: str) -> tuple[int, Any]:
+        """The resource as its owner sees it (to prove a refused request changed nothing)."""
+        if kind.param == "product_id":
+            got = self.call(self.principals[kind.owner], "GET", f"/products/{resource_id}")
+            return got.status, got.json() if got.body else None
+        raise LookupError(f"no way to read a {{{kind.param}}} in tests/e2e/recipes.py")
+
+
+Send = Callable[[Client, Principal, Optional[str]], Response]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A valid request to a route (so that only the caller decides the answer) and its success status."""
+
+    success: int
+    send: Send
+
+
+def _get(path: str) -> Send:
+    return lambda c, who, rid: c.call(who, "GET", path.format(id=rid))
+
+
+RECIPES: dict[str, Recipe] = {
+    "GET /health": Recipe(200, _get("/health")),
+    "GET /openapi.json": Recipe(200, _get("/openapi.json")),
+    "GET /docs": Recipe(200, _get("/docs")),
+    "GET /products": Recipe(200, _get("/products?limit=5")),
+    "GET /products/{product_id}": Recipe(200, _get("/products/{id}")),
+    "POST /products": Recipe(201, lambda c, who, rid: c.call(who, "POST", "/products", NEW_PRODUCT)),
+    "PATCH /products/{product_id}": Recipe(200, lambda c, who, rid: c.call(who, "PATCH", f"/products/{rid}",
+                                                                          {"stock": 7, "name": "renamed"})),
+    "DELETE /products/{product_id}": Recipe(204, lambda c, who, rid: c.call(who, "DELETE", f"/products/{rid}")),
+}
+
+
+def recipe_for(route: manifest.Route) -> Recipe:
+    recipe = RECIPES.get(route.key)
+    assert recipe is not None, f"no request recipe for {route.key} in tests/e2e/recipes.py: every route needs one"
+    return recipe
