@@ -16,9 +16,7 @@ app = make_app()
 @app.post("/orders/<order_id>/cancel", summary="Cancel an order (its customer or an admin)", tags=["orders"],
           responses={200: ok("The cancelled order", OrderOut),
                      404: problem("No such order, or not the caller's"),
-                     409: problem("The order is no longer cancellable (already cancelled), or contention that "
-                                  "outlasted the retries"),
-                     503: problem("Temporarily unavailable (throttled); retry")})
+                     409: problem("The order is no longer cancellable (already cancelled)")})
 def cancel_order(order_id: str) -> Response[OrderOut]:
     order = orders.cancel_order(wiring.orders(), current_actor(app), order_id)
     return json_response(200, order.to_dict())

@@ -77,11 +77,10 @@ def _store_unavailable(_: IdempotencyPersistenceLayerError) -> Response:
 @app.post("/orders", summary="Place an order (customer)", tags=["orders"],
           responses={201: ok("Created (or the first response replayed for this Idempotency-Key)", OrderOut,
                              headers=LOCATION),
-                     409: documented_problem("Not enough stock for a line (named), contention that outlasted the "
-                                             "retries, or this key is still in flight"),
+                     409: documented_problem("Not enough stock for a line (named), or this key is still in flight"),
                      422: documented_problem("Invalid body, unknown product, mixed currencies, or the key was used "
                                              "with another body"),
-                     503: documented_problem("Temporarily unavailable (throttled); retry with the same key")})
+                     503: documented_problem("The idempotency store is unavailable; retry with the same key")})
 def create_order(
     order: NewOrder,
     idempotency_key: Annotated[str, Header(alias="idempotency-key", min_length=1, max_length=255,

@@ -85,9 +85,9 @@ def _store_unavailable(_: IdempotencyPersistenceLayerError) -> Response:
                              WebhookReceipt),
                      401: documented_problem("Missing, malformed, stale (over 300 s) or invalid signature"),
                      404: documented_problem("No such order"),
-                     409: documented_problem("The same event is being processed right now, or contention that "
-                                            "outlasted the retries"),
-                     422: documented_problem("Invalid body, or an event_id reused for another payload")})
+                     409: documented_problem("The same event is being processed right now"),
+                     422: documented_problem("Invalid body, or an event_id reused for another payload"),
+                     503: documented_problem("The signing secret cannot be read right now; retry later")})
 def payment_webhook(event: WebhookEvent) -> Response[WebhookReceipt]:
     return json_response(200, apply_once(event.model_dump()))
 

@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from bazaar import manifest
 from bazaar.settings import MAX_BODY_BYTES
-from bazaar.web.documented import PROBLEM_SCHEMA_REF, problem
+from bazaar.web.documented import PROBLEM_SCHEMA_REF, RETRY_AFTER, problem
 from bazaar.web.http import METHODS_WITH_BODY
 from bazaar.web.problems import PROBLEM_JSON
 
@@ -59,8 +59,11 @@ def _either(description: str) -> dict[str, Any]:
     }}
 
 
-def shared_responses(route: manifest.Route, operation: dict[str, Any]) -> dict[int, dict[str, Any]]:
-    """The statuses ``bazaar.web.http`` answers on this route before (or around) its handler."""
+def shared_responses(fn: manifest.Function, operation: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """The statuses ``bazaar.web.http`` answers on this route before (or around) its handler, and those every
+    table writer gets from the shared transaction runner (``bazaar.adapters.dynamo.transactions``)."""
+    route = fn.route
+    assert route is not None
     out: dict[int, dict[str, Any]] = {
         413: _either(f"Request body over {MAX_BODY_BYTES // 1024} KiB (the function), or over 10 MB (API Gateway)")}
     if not route.public:
@@ -76,6 +79,9 @@ def shared_responses(route: manifest.Route, operation: dict[str, Any]) -> dict[i
         reasons.append("a malformed query value or header")
     if reasons:
         out[400] = problem("Bad request: " + "; ".join(reasons))
+    if manifest.Grant.TABLE_WRITE in fn.grants:
+        out[409] = problem("Contention on the same items outlasted the retries; retry")
+        out[503] = problem("The data store is throttling; retry after Retry-After seconds", headers=RETRY_AFTER)
     return out
 
 
@@ -127,13 +133,15 @@ def _finish(spec: dict[str, Any]) -> dict[str, Any]:
         operation["operationId"] = fn.name
         responses = {code: r for code, r in operation.get("responses", {}).items()
                      if not _refers_to(r, _POWERTOOLS_DEFAULTS)}
-        for status, response in shared_responses(route, operation).items():
+        for status, response in shared_responses(fn, operation).items():
             declared = responses.get(str(status))
             response = copy.deepcopy(response)
             if declared is not None:  # both the handler and the edge answer it: say both reasons
                 response["description"] = f"{declared['description']}; or: {response['description']}"
                 if status not in (401, 413):  # these two may come from API Gateway: keep both shapes
-                    response = {**declared, "description": response["description"]}
+                    headers = {**response.get("headers", {}), **declared.get("headers", {})}
+                    response = {**declared, "description": response["description"], **({"headers": headers}
+                                                                                       if headers else {})}
             responses[str(status)] = response
         gateway_also = {413} | ({401} if not route.public else set())  # API Gateway answers these too
         for code, response in responses.items():
