@@ -1,6 +1,6 @@
 """SQS consumer of product events and of the order events that move stock: brings the cache in line with each
-change (backstop for the synchronous eviction in the write path, e.g. when the cache was unreachable then; for
-orders, the only eviction). Exactly once per event id; a message that cannot be applied is retried, then lands
+change (backstop for the synchronous eviction in the write path, e.g. when the cache was unreachable then); for
+orders, which change stock but not the version, the entry is refreshed from the table. Exactly once per event id; a message that cannot be applied is retried, then lands
 in the DLQ."""
 
 from typing import Any
@@ -26,7 +26,7 @@ class CacheUnavailable(RuntimeError):
 def apply_event(message: dict[str, Any]) -> dict[str, Any]:
     if message["type"] in STOCK_EVENTS:
         product_ids = OrderEventData.model_validate(message["data"]).stock_product_ids(message["type"])
-        ok = catalog.evict_stock(wiring.cache(), product_ids)
+        ok = catalog.refresh_stock(wiring.products(), wiring.cache(), product_ids)
     else:
         ok = catalog.apply_product_event(wiring.cache(), message["type"], message["data"], message["aggregate_id"])
     if not ok:

@@ -183,10 +183,10 @@ FUNCTIONS: tuple[Function, ...] = (
     _fn("publish_events", StreamSource(pk_prefix="OUTBOX#"), Grant.TABLE_STREAM, Grant.EVENTS_PUBLISH,
         Grant.IDEMPOTENCY,
         timeout_s=30, description="Relays outbox items from the table stream to the events topic"),
-    _fn("invalidate_cache", QueueSource(event_types=PRODUCT_EVENTS + STOCK_EVENTS), CACHE, Grant.IDEMPOTENCY,
+    _fn("invalidate_cache", QueueSource(event_types=PRODUCT_EVENTS + STOCK_EVENTS), CACHE, Grant.IDEMPOTENCY, R,
         timeout_s=10,
-        description="Evicts cached catalog reads on product changes (backstop for the synchronous eviction) and on "
-                    "orders that move stock"),
+        description="Evicts cached catalog reads on product changes (backstop for the synchronous eviction); "
+                    "refreshes a product's cached stock after an order"),
     # --- orders, payments, notifications ----------------------------------------------------------------------
     _fn("create_order", Route("POST", "/orders", groups=("customer",)), R, W, CACHE, Grant.IDEMPOTENCY,
         description="A customer places an order: stock of every line reserved atomically; idempotent per "

@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-f", "--function", action="append", choices=sorted(manifest.BY_NAME), help="only this function")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"output JSON (default {DEFAULT_JSON})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--orders", type=int, default=200, help="orders for the purchase-path bench (0 skips)")
     a = p.parse_args(argv)
     if a.runs < 1:
         p.error("--runs must be >= 1")
@@ -39,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     res = runner.run(fns, runs=a.runs, shipped_runs=a.shipped_runs, warm_n=a.warm, breakdown=not a.no_breakdown,
                      progress=progress)
     print(report.render(res))
+    if a.orders:  # the purchase path on the local stack (tests/bench/orders.py)
+        from tests.bench import orders
+
+        res["orders"] = orders.run(a.orders, progress=progress)
+        print("\n" + orders.render(res["orders"]))
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps(res, indent=2) + "\n")
     print(f"\nwrote {a.json}")

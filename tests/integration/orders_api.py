@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, Iterator, Optional
 
 import boto3
@@ -16,8 +17,15 @@ from bazaar import consumers, wiring
 from bazaar.adapters.dynamo.models import SIMULATED_PROVIDER_PARTITION
 from bazaar.domain.payments import signature_header
 from bazaar.resources import WEBHOOK_SECRET, secret_name
+from tests.support.aws import dynamodb_requests  # noqa: F401  (re-exported for the order tests)
 from tests.integration.api import Api, Result
 from tests.support.events import FakeContext, claims, http_event
+
+@lru_cache(maxsize=None)
+def client(service: str) -> Any:
+    """One SDK client per service for the test session (creating one costs ~0.1 s; the endpoint never changes)."""
+    return boto3.client(service)
+
 
 CUSTOMER = claims("customer-1", "customer")
 CUSTOMER_2 = claims("customer-2", "customer")
@@ -48,12 +56,12 @@ def provision_orders(monkeypatch: pytest.MonkeyPatch, table: str) -> dict[str, s
     """What the order functions need beyond the catalog's table: the webhook secret, a user pool whose users have
     e-mail addresses, and the SES sender identity."""
     secret = "whsec_" + uuid.uuid4().hex
-    sm = boto3.client("secretsmanager")
+    sm = client("secretsmanager")
     arn = sm.describe_secret(SecretId=secret_name("test", WEBHOOK_SECRET))["ARN"]  # created by provision()
     sm.put_secret_value(SecretId=arn, SecretString=secret)
-    idp = boto3.client("cognito-idp")
+    idp = client("cognito-idp")
     pool = idp.create_user_pool(PoolName="bazaar-test-users")["UserPool"]["Id"]
-    boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER)
+    client("sesv2").create_email_identity(EmailIdentity=SENDER)
     values = {"WEBHOOK_SECRET_ID": arn, "PAYMENT_PROVIDER_TABLE": table, "USER_POOL_ID": pool,
               "MAIL_SENDER": SENDER}
     for k, v in values.items():
@@ -68,7 +76,7 @@ def provision_orders(monkeypatch: pytest.MonkeyPatch, table: str) -> dict[str, s
 
 def add_user(pool: str, username: str, email: Optional[str]) -> str:
     """A user in the pool (with this address, or none); returns its sub."""
-    idp = boto3.client("cognito-idp")
+    idp = client("cognito-idp")
     attrs = [{"Name": "email", "Value": email}] if email else []
     user = idp.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS",
                                  UserAttributes=attrs)["User"]
@@ -138,7 +146,7 @@ def consume(function: str, *messages: dict[str, Any]) -> dict[str, Any]:
 
 def outbox_messages(table: str, aggregate_id: Optional[str] = None) -> list[dict[str, Any]]:
     """Event messages in the outbox (oldest first), optionally of one aggregate."""
-    ddb = boto3.client("dynamodb")
+    ddb = client("dynamodb")
     items = ddb.scan(TableName=table, ConsistentRead=True, FilterExpression="begins_with(PK, :p)",
                      ExpressionAttributeValues={":p": {"S": "OUTBOX#"}})["Items"]
     messages = [json.loads(i["payload"]["S"]) for i in items]
@@ -149,7 +157,7 @@ def outbox_messages(table: str, aggregate_id: Optional[str] = None) -> list[dict
 
 def ledger(table: str, order_id: Optional[str] = None) -> list[dict[str, Any]]:
     """The simulated payment provider's charges and refunds."""
-    ddb = boto3.client("dynamodb")
+    ddb = client("dynamodb")
     items = ddb.query(TableName=table, KeyConditionExpression="PK = :p", ConsistentRead=True,
                       ExpressionAttributeValues={":p": {"S": SIMULATED_PROVIDER_PARTITION}})["Items"]
     rows = [{k: next(iter(v.values())) for k, v in i.items()} for i in items]
@@ -157,37 +165,16 @@ def ledger(table: str, order_id: Optional[str] = None) -> list[dict[str, Any]]:
 
 
 def stock_of(table: str, product_id: str) -> int:
-    item = boto3.client("dynamodb").get_item(TableName=table, ConsistentRead=True,
+    item = client("dynamodb").get_item(TableName=table, ConsistentRead=True,
                                              Key={"PK": {"S": f"PRODUCT#{product_id}"}, "SK": {"S": "PRODUCT"}})
     return int(item["Item"]["stock"]["N"])
 
 
 def drop_idempotency_records(table: str, function: str) -> int:
     """Lose a function's idempotency records (as if they had expired): the conditional writes must still hold."""
-    ddb = boto3.client("dynamodb")
+    ddb = client("dynamodb")
     items = ddb.query(TableName=table, KeyConditionExpression="PK = :p",
                       ExpressionAttributeValues={":p": {"S": f"IDEMPOTENCY#{function}"}})["Items"]
     for i in items:
         ddb.delete_item(TableName=table, Key={"PK": i["PK"], "SK": i["SK"]})
     return len(items)
-
-
-@contextmanager
-def dynamodb_requests() -> Iterator[list[str]]:
-    """Every DynamoDB API call made meanwhile, by operation name, whichever client makes it (pynamodb's, the
-    Powertools idempotency layer's, boto3's): counted where every botocore client sends its requests."""
-    import botocore.client
-
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
-        if self.meta.service_model.service_name == "dynamodb":
-            calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]

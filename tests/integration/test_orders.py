@@ -7,12 +7,11 @@ import threading
 import uuid
 from typing import Iterator
 
-import boto3
 import pytest
 
 from tests.integration.conftest import TABLE, invoke_handler, scan_table
 from tests.support.events import claims
-from tests.integration.orders_api import (ADMIN, CUSTOMER_2, SELLER, OrdersApi, dynamodb_requests,
+from tests.integration.orders_api import (client, ADMIN, CUSTOMER_2, SELLER, OrdersApi, dynamodb_requests,
                                           orders_environment, outbox_messages, stock_of)
 
 LISTER = claims("customer-lister", "customer")  # only the listing test orders as this customer
@@ -182,7 +181,7 @@ def test_an_outdated_cached_snapshot_is_corrected_by_the_transaction_itself(shop
     pid = shop.new_product(name="Old name", price_cents=100, stock=5)["product_id"]
     shop.get(pid)  # cached at version 1
     # The seller's change reaches the table but not the cache (e.g. the cache was unreachable then).
-    boto3.client("dynamodb").update_item(
+    client("dynamodb").update_item(
         TableName=TABLE, Key={"PK": {"S": f"PRODUCT#{pid}"}, "SK": {"S": "PRODUCT"}},
         UpdateExpression="SET price_cents = :p, #n = :n, version = :v",
         ExpressionAttributeNames={"#n": "name"},
@@ -257,7 +256,7 @@ def test_cancel_gives_nothing_back_to_a_deleted_product(shop: OrdersApi) -> None
     assert shop.delete(deleted).status == 204
     assert shop.cancel(order["order_id"]).status == 200
     assert stock_of(TABLE, kept) == 5
-    assert boto3.client("dynamodb").get_item(  # no half item re-created by the release
+    assert client("dynamodb").get_item(  # no half item re-created by the release
         TableName=TABLE, Key={"PK": {"S": f"PRODUCT#{deleted}"}, "SK": {"S": "PRODUCT"}}).get("Item") is None
     [event] = [m for m in outbox_messages(TABLE, order["order_id"]) if m["type"] == "OrderCancelled"]
     assert event["data"]["released"] == [{"product_id": kept, "quantity": 1}]

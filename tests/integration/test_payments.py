@@ -8,13 +8,12 @@ import json
 import time
 from typing import Any, Iterator
 
-import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from bazaar.domain.payments import signature_header
 from tests.integration.conftest import TABLE, invoke_handler
-from tests.integration.orders_api import (CUSTOMER, SENDER, OrdersApi, add_user, consume, drop_idempotency_records,
+from tests.integration.orders_api import (client, CUSTOMER, SENDER, OrdersApi, add_user, consume, drop_idempotency_records,
                                           ledger, orders_environment, outbox_messages, stock_of)
 from tests.support.events import claims
 
@@ -108,7 +107,7 @@ def test_a_rotated_secret_is_picked_up_on_the_first_mismatch(shop: OrdersApi, pe
 
     secret_id = shop.values["WEBHOOK_SECRET_ID"]  # type: ignore[attr-defined]
     assert shop.webhook(webhook_body(pending["order_id"], "payment.unknown")).status == 200  # cached now
-    sm = boto3.client("secretsmanager")
+    sm = client("secretsmanager")
     sm.put_secret_value(SecretId=secret_id, SecretString="whsec_rotated")
     webhook.verifier._last_refetch = float("-inf")  # forged requests of earlier tests used this interval's re-read
     try:

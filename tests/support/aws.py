@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from bazaar.resources import TABLE
 
@@ -19,3 +20,24 @@ def create_table(ddb: Any, name: str) -> None:
         } for ix in TABLE.indexes],
         StreamSpecification={"StreamEnabled": True, "StreamViewType": TABLE.stream_view},
     )
+
+
+@contextmanager
+def dynamodb_requests() -> Iterator[list[str]]:
+    """Every DynamoDB API call made meanwhile, by operation name, whichever client makes it (pynamodb's, the
+    Powertools idempotency layer's, boto3's): counted where every botocore client sends its requests."""
+    import botocore.client
+
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]

@@ -164,17 +164,22 @@ def apply_product_event(cache: Cache, event_type: str, data: Mapping[str, Any], 
     return cache.incr(LIST_GENERATION_KEY) is not None  # ProductCreated: only lists change
 
 
-def evict_stock(cache: Cache, product_ids: Sequence[str]) -> bool:
-    """An order took or gave back stock of these products: drop their cached entries and list pages, so the next
-    read shows the stock from the table. False if the cache is down (the caller retries). docs/orders.md states
-    the freshness bound this gives."""
-    if not product_ids:
-        return True
-    keys = []
+def refresh_stock(repo: ProductRepository, cache: Cache, product_ids: Sequence[str]) -> bool:
+    """An order took or gave back stock of these products (their version does not change): replace each cached
+    entry with the product as the table has it now, read after the order committed, and outdate the list pages.
+    Product reads then show the new stock, and the next order still takes its snapshot from the cache. A deleted
+    product keeps its tombstone. False if the cache is down (the caller retries). docs/orders.md states the
+    freshness bound this gives."""
+    ok = True
     for pid in product_ids:
-        entry = cache.get(product_key(pid))
+        key = product_key(pid)
+        entry = cache.get(key)
         if entry is not None and entry.partition("|")[2] == TOMBSTONE:
-            continue  # a deleted product keeps its tombstone (a late reader must not bring it back)
-        keys.append(product_key(pid))
-    evicted = cache.delete(*keys) if keys else True
-    return cache.incr(LIST_GENERATION_KEY) is not None and evicted
+            continue  # a late reader must not bring a deleted product back
+        product = repo.get(pid)
+        if not cache.delete(key):  # same version, new stock: set_if_newer would keep the old entry
+            ok = False
+            continue
+        if product is not None:
+            cache.set_if_absent(key, _encode(product, product.version), settings.PRODUCT_CACHE_TTL_S)
+    return cache.incr(LIST_GENERATION_KEY) is not None and ok

@@ -82,11 +82,16 @@ def list_orders(orders: OrderRepository, actor: Actor, limit: int, start: Option
     return orders.list_for_customer(actor.sub, limit, start)
 
 
-def change(orders: OrderRepository, order_id: str, decide: Decide) -> tuple[Order, Optional[Transition]]:
-    """Read the order, let ``decide`` pick the move (or none), write it conditionally; on a lost race read again
-    and decide again. Returns the order as it now is and the transition written (None: nothing changed)."""
-    for _ in range(TRANSITION_ATTEMPTS):
-        order = orders.get(order_id) if is_valid_id(order_id) else None
+def change(orders: OrderRepository, order_id: str, decide: Decide,
+           known: Optional[Order] = None) -> tuple[Order, Optional[Transition]]:
+    """Read the order (or start from ``known``, just read by the caller), let ``decide`` pick the move (or none),
+    write it conditionally; on a lost race read again and decide again. Returns the order as it now is and the
+    transition written (None: nothing changed)."""
+    for attempt in range(TRANSITION_ATTEMPTS):
+        if attempt == 0 and known is not None:
+            order: Optional[Order] = known
+        else:
+            order = orders.get(order_id) if is_valid_id(order_id) else None
         if order is None:
             raise NotFound("no such order")
         transition = decide(order)

@@ -41,7 +41,7 @@ def charge_new_order(orders: OrderRepository, provider: PaymentProvider, order_i
     if order.status is not OrderStatus.PENDING:
         return {"charge": "skipped", "status": order.status.value}  # decided before we got here: no money moves
     result = provider.charge(ChargeRequest.for_order(order))
-    _, transition = change(orders, order_id, lambda o: domain.after_payment(o, result.outcome, utc_now()))
+    _, transition = change(orders, order_id, lambda o: domain.after_payment(o, result.outcome, utc_now()), order)
     return {"charge": result.outcome.value, "charge_id": result.charge_id, "effect": describe(transition)}
 
 
