@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 
 from bazaar import manifest
 from tests.e2e.conftest import Principal, Response, RunningStack, http
-from tests.support.authz import OwnedKind
+from tests.support.authz import OwnedKind, owned_kind
 
 NEW_PRODUCT = {"name": "Recipe lamp", "price_cents": 1500, "currency": "EUR", "stock": 50}
 
@@ -49,10 +49,12 @@ Send = Callable[[Client, Principal, Optional[str]], Response]
 
 @dataclass(frozen=True)
 class Recipe:
-    """A valid request to a route (so that only the caller decides the answer) and its success status."""
+    """A valid request to a route (so that only the caller decides the answer) and its success status.
+    ``prepare`` makes what the request needs beforehand (its result is passed as the resource id)."""
 
     success: int
     send: Send
+    prepare: Optional[Callable[["Client"], str]] = None
 
 
 def _get(path: str) -> Send:
@@ -76,3 +78,12 @@ def recipe_for(route: manifest.Route) -> Recipe:
     recipe = RECIPES.get(route.key)
     assert recipe is not None, f"no request recipe for {route.key} in tests/e2e/recipes.py: every route needs one"
     return recipe
+
+
+def resource_for(client: Client, route: manifest.Route) -> Optional[str]:
+    """The id a route's request acts on: a fresh owned resource, or what its recipe prepares, or None."""
+    kind = owned_kind(route)
+    if kind is not None:
+        return client.new_owned(kind)
+    recipe = recipe_for(route)
+    return recipe.prepare(client) if recipe.prepare else None

@@ -14,7 +14,7 @@ import pytest
 
 from bazaar import manifest
 from tests.e2e.conftest import FIGURES, Response
-from tests.e2e.recipes import RECIPES, Client, recipe_for
+from tests.e2e.recipes import RECIPES, Client, recipe_for, resource_for
 from tests.support.authz import OK, PRINCIPALS, expected, owned_kind
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +43,7 @@ def test_cell(matrix: Client, fn: manifest.Function, principal: str) -> None:
     recipe = recipe_for(route)
     want = expected(route, principal)
     kind = owned_kind(route)
-    resource_id = matrix.new_owned(kind) if kind else None
+    resource_id = resource_for(matrix, route)
     before = matrix.snapshot(kind, resource_id) if kind and resource_id else None
 
     resp = recipe.send(matrix, matrix.principals[principal], resource_id)

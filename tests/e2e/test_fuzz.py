@@ -6,8 +6,10 @@
    accepted and invalid ones refused, authentication enforced;
 2. hostile requests schemathesis does not make, for every route of the manifest: deep nesting, over-long
    integers, bad encodings, odd media types, oversized parts, hostile paths, queries and headers;
-3. every status the document lists for an operation is seen answered by it in (1) or (2), or is named below
-   with the test that reaches it: a status nothing can reach is removed from the document, not kept.
+3. the answers that need state: 304 and 412 on ETags, each route's success, 403 and 404 for callers it does not
+   admit (its valid request from tests/e2e/recipes.py);
+4. every status the document lists for an operation is seen answered by it here, or is named below with the test
+   that reaches it: a status nothing can reach is removed from the document, not kept.
 
 ``BAZAAR_FUZZ_EXAMPLES`` (default 10 per operation and phase) and ``BAZAAR_FUZZ_SEED`` tune the fuzzing; the
 seed is fixed by default so a failure reproduces, and printed with every failure.
@@ -22,6 +24,7 @@ import os
 import re
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -30,7 +33,8 @@ import pytest
 
 from bazaar import manifest
 from tests.e2e.conftest import FIGURES, REPO, RunningStack, principals_of, start_stack, stop_stack
-from tests.support.authz import GROUP_OF
+from tests.e2e.recipes import Client, recipe_for, resource_for
+from tests.support.authz import OK, PRINCIPALS, expected, owned_kind
 
 pytestmark = pytest.mark.e2e
 
@@ -79,8 +83,13 @@ def observed() -> dict[Operation, set[int]]:
 
 
 @pytest.fixture(scope="module")
-def tokens_by_role(fuzz_stack: RunningStack) -> dict[str, Optional[str]]:
-    return {name: p.token for name, p in principals_of(fuzz_stack).items()}
+def client(fuzz_stack: RunningStack) -> Client:
+    return Client(fuzz_stack, principals_of(fuzz_stack))
+
+
+@pytest.fixture(scope="module")
+def tokens_by_role(client: Client) -> dict[str, Optional[str]]:
+    return {name: p.token for name, p in client.principals.items()}
 
 
 def documented(document: dict[str, Any]) -> dict[Operation, set[int]]:
@@ -95,8 +104,6 @@ def _count(name: str, n: int = 1) -> None:
 # --- 1. schemathesis ---------------------------------------------------------------------------------------------
 
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis' default for valid requests
-
-
 def schemathesis_config(document: dict[str, Any]) -> str:
     """The run's configuration. Every departure from schemathesis' defaults is here, with its reason."""
     lines = [
@@ -284,6 +291,10 @@ def _concrete(path: str, value: str) -> str:
     return re.sub(r"\{[a-z_]+\}", value, path)
 
 
+def _concrete_ids(path: str, ids: dict[str, str]) -> str:
+    return re.sub(r"\{([a-z_]+)\}", lambda m: ids[m.group(1)], path)
+
+
 def _hostile_cases() -> list[tuple[str, manifest.Function, str]]:
     cases = []
     for fn in manifest.routes():
@@ -306,23 +317,23 @@ HOSTILE = _hostile_cases()
 
 
 @pytest.fixture(scope="module")
-def product_of_seller(fuzz_stack: RunningStack, tokens_by_role) -> str:
-    answer = send(fuzz_stack, "POST", "/products", json.dumps(NEW).encode(),
-                  [("Content-Type", "application/json"), ("Authorization", f"Bearer {tokens_by_role['seller']}")])
-    assert answer.status == 201, answer.body
-    return json.loads(answer.body)["product_id"]
+def owned(client: Client) -> dict[str, str]:
+    """One resource of every owned kind a route acts on, made by its owner (who then makes the hostile calls)."""
+    kinds = {owned_kind(fn.route) for fn in manifest.routes() if fn.route and owned_kind(fn.route)}
+    return {kind.param: client.new_owned(kind) for kind in kinds if kind}
 
 
 @pytest.mark.parametrize("name, fn, case", HOSTILE, ids=[c[0] for c in HOSTILE])
-def test_hostile_request(fuzz_stack, document, observed, tokens_by_role, product_of_seller,
-                         name: str, fn: manifest.Function, case: str) -> None:
+def test_hostile_request(fuzz_stack, document, observed, client, owned, name: str, fn: manifest.Function,
+                         case: str) -> None:
     route = fn.route
     assert route is not None
     kind, _, rest = case.partition(":")
-    path, body, headers = _concrete(route.path, product_of_seller), b"", []
-    who = route.groups[0] if route.groups else "seller"
-    token = tokens_by_role[next(p for p, g in GROUP_OF.items() if g == who)]
-    auth = [("Authorization", f"Bearer {token}")]
+    path, body, headers = _concrete_ids(route.path, owned), b"", []
+    caller = owned_kind(route).owner if owned_kind(route) else next(
+        (p for p in PRINCIPALS if expected(route, p) == OK), "anonymous")
+    token = client.principals[caller].token
+    auth = [("Authorization", f"Bearer {token}")] if token else []
     if kind == "body":
         body, content_type = HOSTILE_BODIES[rest]
         headers = ([("Content-Type", content_type)] if content_type else []) + auth
@@ -383,6 +394,26 @@ def test_statuses_no_fuzzer_reaches(fuzz_stack, document, observed, tokens_by_ro
         observed[(method, re.sub(r"/products/[^/]+$", "/products/{product_id}", path))].add(status)
 
 
+def test_every_route_answers_its_valid_request_and_refuses_callers_it_does_not_admit(observed, client) -> None:
+    """Each route's valid request (tests/e2e/recipes.py) as a caller it admits (its success status), as one whose
+    group it does not admit (403) and as a stranger to the resource (its 403 or 404): one of each."""
+    for fn in manifest.routes():
+        route = fn.route
+        assert route is not None
+        recipe = recipe_for(route)
+        by_answer = {expected(route, p): p for p in reversed(PRINCIPALS[1:])}  # one caller per expected answer
+        for want, principal in by_answer.items():
+            answer = recipe.send(client, client.principals[principal], resource_for(client, route))
+            assert answer.status == (recipe.success if want == OK else int(want)), (route.key, principal,
+                                                                                  answer.body[:200])
+            observed[(route.method, route.path)].add(answer.status)
+
+
+def test_the_statuses_reached_elsewhere_are_still_documented(document) -> None:
+    for method, path, status in REACHED_ELSEWHERE:
+        assert status in documented(document)[(method, path)], (method, path, status)
+
+
 def test_every_documented_status_is_reached(document, observed) -> None:
     missing = []
     for (method, path), statuses in documented(document).items():
@@ -394,7 +425,3 @@ def test_every_documented_status_is_reached(document, observed) -> None:
                     for s in seen - documented(document).get((m, p), set())]
     assert not undocumented, undocumented
 
-
-def test_the_statuses_reached_elsewhere_are_still_documented(document) -> None:
-    for method, path, status in REACHED_ELSEWHERE:
-        assert status in documented(document)[(method, path)], (method, path, status)

@@ -17,8 +17,8 @@ import pytest
 
 from bazaar import manifest
 from tests.e2e.conftest import FIGURES, STARTED, RunningStack, collect_secrets, principals_of, wait_for
-from tests.e2e.recipes import Client, recipe_for
-from tests.support.authz import OK, PRINCIPALS, expected, owned_kind
+from tests.e2e.recipes import Client, recipe_for, resource_for
+from tests.support.authz import OK, PRINCIPALS, expected
 
 pytestmark = [pytest.mark.e2e, pytest.mark.after_e2e]
 
@@ -49,11 +49,9 @@ def drive_every_route(stack: RunningStack) -> None:
     for fn in manifest.routes():
         route = fn.route
         assert route is not None
-        kind = owned_kind(route)
         allowed = next(p for p in PRINCIPALS if expected(route, p) == OK)
         for who in (allowed, "anonymous"):
-            resource_id = client.new_owned(kind) if kind else None
-            recipe_for(route).send(client, client.principals[who], resource_id)
+            recipe_for(route).send(client, client.principals[who], resource_for(client, route))
     assert wait_for(lambda: all((stack.local_dir / "logs" / f"{fn.name}.log").exists() for fn in manifest.FUNCTIONS),
                     timeout_s=20), sorted(p.name for p in (stack.local_dir / "logs").iterdir())
 
