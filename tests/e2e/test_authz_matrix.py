@@ -15,7 +15,7 @@ import pytest
 from bazaar import manifest
 from tests.e2e.conftest import FIGURES, Response
 from tests.e2e.recipes import RECIPES, Client, recipe_for, resource_for
-from tests.support.authz import OK, PRINCIPALS, expected, owned_kind
+from tests.support.authz import OK, OWNED, PRINCIPALS, expected, owned_kind
 
 pytestmark = pytest.mark.e2e
 
@@ -74,3 +74,15 @@ def test_refusals_do_not_reveal_whether_a_resource_exists(matrix: Client) -> Non
         answers = [matrix.call(who, "PATCH", f"/products/{pid}", {"stock": 1}) for pid in (real, invented)]
         assert answers[0].status == answers[1].status in (401, 403), [a.status for a in answers]
         assert json.loads(answers[0].body) == json.loads(answers[1].body)
+
+
+def test_a_customer_lists_only_their_own_orders(matrix: Client) -> None:
+    """Object-level check on the listing (contract §3: GET /orders is the caller's own orders)."""
+    assert "GET /orders" in RECIPES
+    order_id = matrix.new_owned(OWNED["order_id"])
+    for principal, sees_it in (("customer", True), ("other_customer", False)):
+        page = matrix.call(matrix.principals[principal], "GET", "/orders?limit=100")
+        assert page.status == 200, page.body
+        items = page.json()["items"]
+        assert (order_id in {o["order_id"] for o in items}) is sees_it, principal
+        assert {o["customer_id"] for o in items} <= {matrix.principals[principal].sub}, principal
