@@ -160,7 +160,8 @@ def principals_of(stack: RunningStack) -> dict[str, Principal]:
         assert group is not None
         users = [u for u in stack.info["users"] if u["group"] == group]
         user = users[1] if name.startswith("other_") else users[0]
-        out[name] = Principal(name, group, user["username"], user["sub"], tokens(stack, user["username"])["AccessToken"])
+        token = tokens(stack, user["username"])["AccessToken"]
+        out[name] = Principal(name, group, user["username"], user["sub"], token)
     return out
 
 

@@ -281,7 +281,8 @@ HOSTILE_BODIES: dict[str, tuple[bytes, str]] = {  # name: (body, content type)
     "JSON variant media type": (json.dumps(NEW).encode(), "application/merge-patch+json"),
 }
 
-HOSTILE_IDS = ["%00", "%ff%fe", "..%2f..%2fetc%2fpasswd", "A" * 3000, "%F0%9F%92%A1", "%27%20OR%20%271%27%3D%271", "%2e%2e",
+HOSTILE_IDS = ["%00", "%ff%fe", "..%2f..%2fetc%2fpasswd", "A" * 3000, "%F0%9F%92%A1", "%27%20OR%20%271%27%3D%271",
+               "%2e%2e",
                "a%20b", "%0d%0aX-Injected:%201"]
 HOSTILE_QUERIES = ["limit=1e3", "limit=%00", "limit=-0", "limit=" + "9" * 5000, "limit=1&limit=2", "cursor=%ff",
                    "cursor=" + "A" * 5000, "cursor=e30.AAAA", "seller_id=" + "s" * 3000, "seller_id=%00",
