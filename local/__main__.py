@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="start the whole stack in the foreground (PORT env var, default 3000)")
     run.add_argument("--port", type=int, default=None)
     tok = sub.add_parser("token", help="print an access token of a seeded user")
-    tok.add_argument("username")
+    tok.add_argument("username", nargs="?", default="")
     red = sub.add_parser("redrive", help="move a consumer's DLQ messages back (same as make redrive)")
     red.add_argument("function")
     sub.add_parser("mail", help="list the e-mail the local SES sent: time, to, subject")

@@ -35,13 +35,35 @@ def read_stack() -> dict[str, Any]:
         raise CommandError(f"no {path}: the local stack is not running (start it with `make run`)") from None
 
 
+def describe_users(users: list[tuple[str, str]]) -> str:
+    """``alice, bob (customer); carol, dave (seller); erin (admin)``"""
+    by_group: dict[str, list[str]] = {}
+    for username, group in users:
+        by_group.setdefault(group, []).append(username)
+    return "; ".join(f"{', '.join(names)} ({group})" for group, names in by_group.items())
+
+
+def _unknown_user(username: str, users: list[tuple[str, str]]) -> CommandError:
+    example = users[0][0] if users else "alice"
+    what = "no user given" if not username.strip() else f"unknown user {username!r}"
+    return CommandError(f"{what}; the seeded users are {describe_users(users)} "
+                        f"(e.g. make token USER={example})")
+
+
 @command
 def token(username: str) -> None:
     """Cognito InitiateAuth (USER_PASSWORD_AUTH) against the stack's moto; prints the access token."""
-    stack = read_stack()
+    from local.provision import SEED_USERS
+
+    try:
+        stack = read_stack()
+    except CommandError:
+        if username not in {name for name, _ in SEED_USERS}:  # name them even before the stack runs
+            raise _unknown_user(username, list(SEED_USERS)) from None
+        raise
     users = {u["username"]: u for u in stack["users"]}
     if username not in users:
-        raise CommandError(f"unknown user {username!r}; seeded users: {', '.join(users)}")
+        raise _unknown_user(username, [(u["username"], u["group"]) for u in stack["users"]])
     from local.provision import client
 
     idp = client("cognito-idp", stack["aws_endpoint_url"])

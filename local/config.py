@@ -24,6 +24,16 @@ LOCAL_DIR_ENV = "BAZAAR_LOCAL_DIR"  # tests run several stacks side by side, eac
 # visibility timeout, exactly as on AWS (6 x the function timeout: a minute with the defaults).
 RETRY_VISIBILITY_ENV = "BAZAAR_LOCAL_RETRY_VISIBILITY_S"
 MAX_WORKERS_ENV = "BAZAAR_LOCAL_MAX_WORKERS"
+# The functions' application log level, as a stage's ``log_level`` sets it in AWS (the dev stage: DEBUG).
+LOG_LEVEL_ENV = "BAZAAR_LOCAL_LOG_LEVEL"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def log_level() -> str:
+    level = (os.environ.get(LOG_LEVEL_ENV) or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"{LOG_LEVEL_ENV} must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    return level
 DEFAULT_MAX_WORKERS = 4  # execution environments per function (AWS: up to the account's concurrency)
 CONCURRENCY_ENV = "BAZAAR_LOCAL_CONCURRENCY"
 DEFAULT_CONCURRENCY = 1000  # Lambda's default account concurrency per Region: invokes in flight beyond it throttle

@@ -7,9 +7,12 @@ The socket is bound as the very first step of ``make run`` (a taken port fails f
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from email import errors
 from email.utils import formatdate
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
 from urllib.parse import urlsplit
@@ -78,6 +81,17 @@ class _TooLarge(Exception):
     pass
 
 
+class BadFraming(ValueError):
+    """The request's length cannot be known for certain: answered 400, connection closed."""
+
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
+_TRAILER_FIELD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[ \t]*[^\r\n]*")
+_MAX_LINE = 8192
+_MAX_TRAILER_FIELDS = 32
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body in one segment, sent at once: with Nagle on, a keep-alive client's delayed ACK
@@ -89,6 +103,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # our own one-line log instead
         pass
+
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        """http.server's own refusals (a malformed request line, an over-long target or header section) in the
+        HTTP API's JSON shape instead of its HTML page, and the connection closed: the request was never framed."""
+        self.close_connection = True
+        if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
+            self.request_version = "HTTP/1.1"  # http.server writes no status line for what it took as HTTP/0.9
+        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
+        self._send(apigw.json_response(code, {"message": phrase}))
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):  # HTTP/0.9: no headers, so no framing at all
+            self.send_error(400)
+            return False
+        return True
 
     def _serve(self) -> None:
         t0 = time.monotonic()
@@ -105,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(apigw.json_response(*apigw.TOO_LARGE))
             gateway.log(self.command, raw_path, 413, (time.monotonic() - t0) * 1000, "-", "")
             return
-        except ValueError:
+        except BadFraming:
             # The framing is unknown: what follows can't be trusted as the next request (no smuggling).
             self.close_connection = True
             self._send(apigw.json_response(400, {"message": "Bad Request"}))
@@ -124,29 +155,70 @@ class _Handler(BaseHTTPRequestHandler):
         gateway.log(self.command, raw_path, response.status, (time.monotonic() - t0) * 1000, fn, note)
 
     def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            chunks, total = [], 0
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size < 0:
-                    raise ValueError("negative chunk size")
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > apigw.MAX_REQUEST_BYTES:
-                    self.close_connection = True
-                    raise _TooLarge()
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("content-length") or 0)
-        if length < 0:
-            raise ValueError("negative content-length")
+        """The request body, framed strictly (RFC 9112 §6): anything ambiguous raises ``BadFraming`` (400, and the
+        connection is closed), so no byte of one request can ever be read as the start of the next."""
+        headers = self.headers
+        # A line that is no header field ("Content-Length : 5") ends the email parser's header section: what
+        # follows lands in its payload, with this defect. (Its multipart defects are about a body it never sees.)
+        malformed = any(isinstance(d, errors.MissingHeaderBodySeparatorDefect) for d in headers.defects)
+        if malformed or headers.get_payload() or any("\r" in v or "\n" in v for v in headers.values()):
+            raise BadFraming("malformed header section")  # e.g. "Content-Length : 5", or a folded line
+        encodings = headers.get_all("transfer-encoding") or []
+        lengths = headers.get_all("content-length") or []
+        if encodings and lengths:
+            raise BadFraming("both Transfer-Encoding and Content-Length")
+        if encodings:
+            if ",".join(encodings).strip().lower() != "chunked":  # the only coding API Gateway takes
+                raise BadFraming("unsupported transfer coding")
+            return self._read_chunked()
+        if not lengths:
+            return b""
+        values = {v.strip() for line in lengths for v in line.split(",")}
+        if len(values) != 1:
+            raise BadFraming("conflicting Content-Length values")
+        value = values.pop()
+        if not _DIGITS.fullmatch(value):
+            raise BadFraming("malformed Content-Length")
+        length = int(value)
         if length > apigw.MAX_REQUEST_BYTES:  # refuse before reading it all; the connection cannot be reused
             self.close_connection = True
             raise _TooLarge()
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) != length:
+            raise BadFraming("the body ended before its Content-Length")
+        return body
+
+    def _read_chunked(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE or not line.endswith(b"\r\n"):
+                raise BadFraming("malformed chunk-size line")
+            size_field, semicolon, _ = line[:-2].partition(b";")
+            if semicolon:
+                size_field = size_field.rstrip(b" \t")  # chunk extensions may follow after optional whitespace
+            if not _HEX.fullmatch(size_field):  # int(x, 16) would take "0x5", "+5", " 5" and "1_0"
+                raise BadFraming("malformed chunk size")
+            size = int(size_field, 16)
+            if size == 0:
+                break
+            total += size
+            if total > apigw.MAX_REQUEST_BYTES:
+                self.close_connection = True
+                raise _TooLarge()
+            data = self.rfile.read(size)
+            if len(data) != size:
+                raise BadFraming("a chunk ended before its size")
+            if self.rfile.read(2) != b"\r\n":
+                raise BadFraming("chunk data not followed by CRLF")
+            chunks.append(data)
+        for _ in range(_MAX_TRAILER_FIELDS + 1):  # the trailer section, then the empty line that ends the message
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if line == b"\r\n":
+                return b"".join(chunks)
+            if len(line) > _MAX_LINE or not line.endswith(b"\r\n") or not _TRAILER_FIELD.fullmatch(line[:-2]):
+                raise BadFraming("malformed trailer section")
+        raise BadFraming("too many trailer fields")
 
     def _send(self, response: apigw.HttpResponse) -> None:
         try:

@@ -17,6 +17,7 @@ import decimal
 import importlib
 import io
 import json
+import logging
 import os
 import struct
 import sys
@@ -84,6 +85,44 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+class _RuntimeJsonFormatter(logging.Formatter):
+    """The Python runtime's JSON log format (``AWS_LAMBDA_LOG_FORMAT=JSON``): what the root logger's handler writes
+    for any logger without a handler of its own (botocore, urllib3, ... unless their level keeps them quiet)."""
+
+    _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        result: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z"),
+            "level": logging.getLevelName(min(50, max(0, record.levelno)) // 10 * 10),
+            "message": record.getMessage(),
+            "logger": record.name,
+            "requestId": _current_request_id,
+        }
+        if record.exc_info:
+            result["errorType"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+            result["errorMessage"] = str(record.exc_info[1])
+            result["stackTrace"] = traceback.format_tb(record.exc_info[2])
+        result.update((k, v) for k, v in vars(record).items() if k not in self._RESERVED and k not in result)
+        return json.dumps({k: v for k, v in result.items() if v is not None}, default=str, ensure_ascii=False)
+
+
+def _setup_runtime_logging(stream: io.TextIOBase) -> None:
+    """As the Lambda Python runtime does before it imports the handler: with JSON logging, a root handler in its
+    JSON format, and the root logger at ``AWS_LAMBDA_LOG_LEVEL`` (so DEBUG there makes every library verbose)."""
+    if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() != "JSON":
+        return
+    handler = logging.StreamHandler(stream)  # type: ignore[arg-type]
+    handler.setFormatter(_RuntimeJsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = {"TRACE": "DEBUG"}.get(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper(),
+                                   os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper())
+    if level in logging.getLevelNamesMapping():
+        root.setLevel(level)
 
 
 def _log(record: dict[str, Any]) -> None:
@@ -168,6 +207,7 @@ def main() -> None:
 
     stdout, stderr = _JsonLines(1, "INFO"), _JsonLines(2, "ERROR")
     sys.stdout, sys.stderr = stdout, stderr  # before any import, so loggers bind to the wrappers
+    _setup_runtime_logging(stdout)
 
     # sys.path like Lambda's: the function's code (/var/task), then the layer (/opt/python), then the runtime.
     task_root = os.environ["LAMBDA_TASK_ROOT"]

@@ -36,7 +36,7 @@ from bazaar.resources import base_environment
 from bazaar.runtime import LAMBDA_PYTHON_VERSION
 from local import SHARED_DIR
 from local.config import (DEFAULT_CONCURRENCY, DUMMY_CREDENTIALS, FUNCTIONS_DIR, REGION, STAGE, function_arn,
-                          physical_function_name)
+                          log_level, physical_function_name)
 from local.procs import signal_group, stop_all
 
 BOOTSTRAP = Path(__file__).resolve().parent / "lambda_bootstrap.py"
@@ -78,6 +78,7 @@ class InvokeResult:
 def worker_environment(fn: Function, grant_env: dict[str, str], endpoint_url: str, code_dir: Path) -> dict[str, str]:
     """A function's environment: nothing inherited from the stack process but OS basics."""
     name = physical_function_name(fn.name)
+    level = log_level()
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "LANG": "en_US.UTF-8",
@@ -102,9 +103,13 @@ def worker_environment(fn: Function, grant_env: dict[str, str], endpoint_url: st
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
         "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        # Lambda's advanced logging controls, as infra sets them (JSON format, the stage's application level):
+        # the runtime then configures the root logger at that level (local/lambda_bootstrap.py does the same).
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_LAMBDA_LOG_LEVEL": level,
         **DUMMY_CREDENTIALS,
     }
-    env.update(base_environment(STAGE, fn))
+    env.update(base_environment(STAGE, fn, log_level=level))
     env.update(grant_env)
     return env
 

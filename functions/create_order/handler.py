@@ -19,6 +19,8 @@ from bazaar.domain.identity import Actor
 from bazaar.domain.orders import LineRequest, PaymentMethod
 from bazaar.schemas.orders import IDEMPOTENCY_KEY_PATTERN, NewOrder, OrderOut
 from bazaar.services import orders
+from bazaar.web.documented import LOCATION, ok
+from bazaar.web.documented import problem as documented_problem
 from bazaar.web.http import current_actor, http_handler, make_app
 from bazaar.web.idempotency import idempotency_problems
 from bazaar.web.responses import json_response
@@ -55,11 +57,12 @@ idempotency_problems(app, key="Idempotency-Key", key_loc=["header", "idempotency
 
 
 @app.post("/orders", summary="Place an order (customer)", tags=["orders"],
-          responses={201: {"description": "Created (or the first response replayed for this Idempotency-Key)"},
-                     409: {"description": "Not enough stock for a line (named), or this key is still in flight"},
-                     422: {"description": "Invalid body, unknown product, mixed currencies, or the key was used "
-                                          "with another body"},
-                     503: {"description": "Temporarily unavailable; retry with the same key"}})
+          responses={201: ok("Created (or the first response replayed for this Idempotency-Key)", OrderOut,
+                             headers=LOCATION),
+                     409: documented_problem("Not enough stock for a line (named), or this key is still in flight"),
+                     422: documented_problem("Invalid body, unknown product, mixed currencies, or the key was used "
+                                             "with another body"),
+                     503: documented_problem("The idempotency store is unavailable; retry with the same key")})
 def create_order(
     order: NewOrder,
     idempotency_key: Annotated[str, Header(alias="idempotency-key", min_length=1, max_length=255,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from aws_lambda_powertools.event_handler import Response
 
+from bazaar.web.documented import ok
 from bazaar.web.http import http_handler, make_app
 
 app = make_app(validation=False)  # no input to validate
@@ -23,7 +24,9 @@ def _page() -> str:
                                  (assets / "swagger-ui.min.css").read_text(encoding="utf-8"), "", None)
 
 
-@app.get("/docs", summary="Swagger UI", tags=["platform"])
+@app.get("/docs", summary="Swagger UI", tags=["platform"],
+         responses={200: ok("The Swagger UI page, self-contained", media_type="text/html",
+                            schema={"type": "string"})})
 def docs() -> Response[str]:
     return Response(200, "text/html; charset=utf-8", _page(), headers={"Cache-Control": "public, max-age=300"})
 

@@ -5,6 +5,7 @@ from aws_lambda_powertools.event_handler import Response
 from bazaar import wiring
 from bazaar.schemas.orders import OrderOut
 from bazaar.services import orders
+from bazaar.web.documented import ok, problem
 from bazaar.web.http import current_actor, http_handler, make_app
 from bazaar.web.responses import json_response
 
@@ -12,8 +13,7 @@ app = make_app()
 
 
 @app.get("/orders/<order_id>", summary="Get an order (its customer or an admin)", tags=["orders"],
-         responses={200: {"description": "The order"},
-                    404: {"description": "No such order, or not the caller's"}})
+         responses={200: ok("The order", OrderOut), 404: problem("No such order, or not the caller's")})
 def get_order(order_id: str) -> Response[OrderOut]:
     order = orders.get_order(wiring.orders(), current_actor(app), order_id)
     return json_response(200, order.to_dict(), {"Cache-Control": "no-store"})

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from bazaar import wiring
 from bazaar.schemas.catalog import ProductOut
 from bazaar.services import catalog
+from bazaar.web.documented import CACHE_STATUS, ETAG, no_body, ok, problem
 from bazaar.web.http import http_handler, make_app
 from bazaar.web.responses import etag_matches, product_response
 
@@ -15,8 +16,9 @@ app = make_app()
 
 
 @app.get("/products/<product_id>", summary="Get a product", tags=["catalog"],
-         responses={200: {"description": "The product"},
-                    304: {"description": "Not modified (If-None-Match)"}, 404: {"description": "No such product"}})
+         responses={200: ok("The product", ProductOut, headers={**ETAG, **CACHE_STATUS}),
+                    304: no_body("Not modified (If-None-Match matches)", headers={**ETAG, **CACHE_STATUS}),
+                    404: problem("No such product")})
 def get_product(
     product_id: str,
     if_none_match: Annotated[Optional[str], Header(alias="if-none-match", max_length=1024)] = None,

@@ -9,6 +9,7 @@ from bazaar import wiring
 from bazaar.schemas.orders import OrderPageOut
 from bazaar.services import orders
 from bazaar.web.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
+from bazaar.web.documented import ok
 from bazaar.web.http import current_actor, http_handler, make_app
 from bazaar.web.responses import json_response
 
@@ -16,7 +17,7 @@ app = make_app()
 
 
 @app.get("/orders", summary="List my orders, newest first (customer)", tags=["orders"],
-         responses={200: {"description": "A page of the caller's orders"}})
+         responses={200: ok("A page of the caller's orders", OrderPageOut)})
 def list_orders(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[Optional[str], Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = None,

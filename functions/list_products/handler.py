@@ -9,6 +9,7 @@ from bazaar import wiring
 from bazaar.schemas.catalog import ProductPage
 from bazaar.services import catalog
 from bazaar.web.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
+from bazaar.web.documented import CACHE_STATUS, ok
 from bazaar.web.http import http_handler, make_app
 from bazaar.web.responses import json_response
 
@@ -16,7 +17,7 @@ app = make_app()
 
 
 @app.get("/products", summary="List products, newest first", tags=["catalog"],
-         responses={200: {"description": "A page of products"}})
+         responses={200: ok("A page of products", ProductPage, headers=CACHE_STATUS)})
 def list_products(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[Optional[str], Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = None,

@@ -17,6 +17,8 @@ from bazaar.domain.payments import BadSignature
 from bazaar.observability import logger
 from bazaar.schemas.orders import WebhookEvent, WebhookReceipt
 from bazaar.services import payments
+from bazaar.web.documented import ok
+from bazaar.web.documented import problem as documented_problem
 from bazaar.web.http import http_handler, make_app
 from bazaar.web.idempotency import idempotency_problems
 from bazaar.web.problems import PROBLEM_JSON, problem_body
@@ -64,11 +66,13 @@ idempotency_problems(app, key="event_id", key_loc=["body", "event_id"])
 
 
 @app.post("/payments/webhook", summary="Payment provider webhook (signed, no JWT)", tags=["payments"],
-          responses={200: {"description": "Applied, or a replay of an event already applied (no second effect)"},
-                     401: {"description": "Missing, malformed, stale (over 300 s) or invalid signature"},
-                     404: {"description": "No such order"},
-                     409: {"description": "The same event is being processed right now"},
-                     422: {"description": "Invalid body, or an event_id reused for another payload"}})
+          responses={200: ok("Applied, or a replay of an event already applied (no second effect)",
+                             WebhookReceipt),
+                     401: documented_problem("Missing, malformed, stale (over 300 s) or invalid signature"),
+                     404: documented_problem("No such order"),
+                     409: documented_problem("The same event is being processed right now"),
+                     422: documented_problem("Invalid body, or an event_id reused for another payload"),
+                     503: documented_problem("The signing secret cannot be read right now; retry later")})
 def payment_webhook(event: WebhookEvent) -> Response[WebhookReceipt]:
     return json_response(200, apply_once(event.model_dump()))
 

@@ -2,10 +2,12 @@
 
 The logger redacts anything that looks like a credential or personal data before it is written, so a
 careless ``logger.info(event)`` cannot leak a token, a password or an e-mail address into CloudWatch.
+Libraries' own loggers never write below WARNING, whatever the application's level (``quiet_libraries``).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from typing import Any
@@ -49,6 +51,27 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
     def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override]
         return super().serialize(redact(log))
 
+
+# With JSON logging and an application log level of DEBUG (the dev stage), the Lambda runtime sets the ROOT logger to
+# DEBUG before the handler is imported. Every library logs through the root logger's handler, which is the
+# runtime's, not our redacting formatter: botocore then writes whole request and response bodies (Secrets Manager
+# values, Cognito tokens), urllib3 and redis their connection chatter, Powertools its internals. The application's
+# own logger (Powertools ``Logger``, below) has its own level and handler, so the rest can be held at WARNING.
+LIBRARY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "redis", "valkey", "pynamodb", "aws_xray_sdk",
+                   "jose", "aws_lambda_powertools", "asyncio")
+LIBRARY_LEVEL = logging.WARNING
+
+
+def quiet_libraries() -> None:
+    """Third-party loggers at WARNING (or the root's level, if stricter), named and unnamed alike."""
+    root = logging.getLogger()
+    if root.getEffectiveLevel() < LIBRARY_LEVEL:
+        root.setLevel(LIBRARY_LEVEL)  # any logger without a level of its own inherits this one
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(max(LIBRARY_LEVEL, root.getEffectiveLevel()))
+
+
+quiet_libraries()
 
 # Routes that emit no custom metric on a request are normal, not worth a warning per invocation.
 warnings.filterwarnings("ignore", message="No application metrics to publish")

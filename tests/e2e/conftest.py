@@ -16,18 +16,34 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
+from tests.support.authz import GROUP_OF, PRINCIPALS
+
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = REPO / ".venv" / "bin" / "python"
 READY_TIMEOUT_S = 60
 
 
+# Every stack this session starts, so the log scan (test_log_scan.py) can read all of their logs at the end.
+STARTED: list["RunningStack"] = []
+# Figures the security tests measure, printed at the end of the run (hostile cases, matrix cells, log lines).
+FIGURES: dict[str, object] = {}
+
+
 def pytest_configure(config: pytest.Config) -> None:  # harmless if pyproject registers it too
     config.addinivalue_line("markers", "e2e: starts the local stack as a subprocess and drives it over HTTP")
+    config.addinivalue_line("markers", "after_e2e: runs after every other test of the session (it reads their logs)")
 
 
-def handler_missing(fn) -> bool:
-    """Manifest entries can land before their handler: such routes are skipped, not failed."""
-    return not (REPO / "functions" / fn.name / "handler.py").exists()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_e2e`` run last, whatever their file name: they read what the others left behind."""
+    items.sort(key=lambda item: item.get_closest_marker("after_e2e") is not None)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("security figures")
+        for what, value in FIGURES.items():
+            terminalreporter.write_line(f"{what}: {value}")
 
 
 def free_port() -> int:
@@ -51,6 +67,7 @@ class RunningStack:
     console: Path
     port: int
     info: dict[str, Any]
+    secrets: Optional[frozenset[str]] = None  # every secret value this stack holds (see collect_secrets)
 
     @property
     def url(self) -> str:
@@ -81,10 +98,29 @@ def start_stack(local_dir: Path, port: Optional[int] = None, **extra_env: str) -
             proc.kill()
             raise RuntimeError(f"stack not ready within {READY_TIMEOUT_S} s:\n{console.read_text()}")
         time.sleep(0.05)
-    return RunningStack(proc, local_dir, console, port, json.loads(stack_json.read_text()))
+    running = RunningStack(proc, local_dir, console, port, json.loads(stack_json.read_text()))
+    STARTED.append(running)
+    return running
+
+
+def collect_secrets(stack: RunningStack) -> frozenset[str]:
+    """What no log line may contain: the seeded users' passwords and e-mail addresses, the webhook secret, and
+    every Secrets Manager value (the cursor signing key among them). Read while the stack runs, then kept."""
+    if stack.secrets is None and stack.proc.poll() is None:
+        values = {u["password"] for u in stack.info["users"]} | {stack.info["payment_webhook_secret"]}
+        sm = aws(stack, "secretsmanager")
+        for secret in sm.list_secrets()["SecretList"]:
+            values.add(sm.get_secret_value(SecretId=secret["ARN"])["SecretString"])
+        idp = aws(stack, "cognito-idp")
+        for user in idp.list_users(UserPoolId=stack.info["user_pool_id"])["Users"]:
+            values |= {a["Value"] for a in user["Attributes"] if a["Name"] == "email"}
+        stack.secrets = frozenset(v for v in values if v)
+    return stack.secrets or frozenset()
 
 
 def stop_stack(stack: RunningStack, timeout_s: float = 5.0) -> float:
+    if stack.proc.poll() is None:
+        collect_secrets(stack)  # the log scan needs them after the stack is gone
     t0 = time.monotonic()
     if stack.proc.poll() is None:
         stack.proc.send_signal(signal.SIGTERM)
@@ -99,9 +135,39 @@ def stop_stack(stack: RunningStack, timeout_s: float = 5.0) -> float:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory) -> Iterator[RunningStack]:
     # Failed messages become visible again at once (instead of the queue's 60 s) so retries fit in a test.
-    running = start_stack(tmp_path_factory.mktemp("stack") / ".local", BAZAAR_LOCAL_RETRY_VISIBILITY_S="0")
+    # Functions log at DEBUG, as in the dev stage: test_log_scan.py reads every line the whole suite caused.
+    running = start_stack(tmp_path_factory.mktemp("stack") / ".local", BAZAAR_LOCAL_RETRY_VISIBILITY_S="0",
+                          BAZAAR_LOCAL_LOG_LEVEL="DEBUG")
     yield running
     stop_stack(running)
+
+
+# --- who calls: the seeded users by role (contract §1: at least two customers, two sellers, one admin) ----------
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    group: Optional[str]  # None: anonymous
+    username: Optional[str]
+    sub: Optional[str]
+    token: Optional[str]  # a real access token from Cognito (moto)
+
+
+def principals_of(stack: RunningStack) -> dict[str, Principal]:
+    out = {"anonymous": Principal("anonymous", None, None, None, None)}
+    for name in PRINCIPALS[1:]:
+        group = GROUP_OF[name]
+        assert group is not None
+        users = [u for u in stack.info["users"] if u["group"] == group]
+        user = users[1] if name.startswith("other_") else users[0]
+        token = tokens(stack, user["username"])["AccessToken"]
+        out[name] = Principal(name, group, user["username"], user["sub"], token)
+    return out
+
+
+@pytest.fixture(scope="session")
+def principals(stack: RunningStack) -> dict[str, Principal]:
+    return principals_of(stack)
 
 
 # --- HTTP -------------------------------------------------------------------------------------------------------

@@ -10,11 +10,10 @@ import pytest
 import redis
 
 from bazaar import manifest, resources
-from tests.e2e.conftest import PYTHON, REPO, aws, handler_missing, http, stack_env, tokens, wait_for
+from tests.e2e.conftest import PYTHON, REPO, aws, http, stack_env, tokens, wait_for
 
 CONSUMER = "invalidate_cache"
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(handler_missing(manifest.get(CONSUMER)),
-                                                  reason="functions/invalidate_cache/handler.py not landed yet")]
+pytestmark = pytest.mark.e2e
 
 
 def publish(stack, event_type: str, message: str) -> None:
@@ -47,8 +46,6 @@ def test_events_of_other_types_are_filtered_out_by_the_subscription(stack):
     assert message["event_id"] not in stack.log(CONSUMER)
 
 
-@pytest.mark.skipif(handler_missing(manifest.get("publish_events")) or handler_missing(manifest.get("create_product")),
-                    reason="publish_events/create_product handlers not landed yet")
 def test_api_write_travels_stream_to_topic_to_consumer(stack):
     seller = next(u for u in stack.info["users"] if u["group"] == "seller")
     token = tokens(stack, seller["username"])["AccessToken"]

@@ -14,7 +14,7 @@ from joserfc import jwk, jwt as jrfc
 from moto.utilities.utils import load_resource
 
 from bazaar import manifest
-from tests.e2e.conftest import handler_missing, http, tokens
+from tests.e2e.conftest import http, tokens
 
 pytestmark = pytest.mark.e2e
 
@@ -80,8 +80,6 @@ def test_unknown_route_is_api_gateway_404(stack, method, path):
 
 @pytest.mark.parametrize("fn", [f for f in manifest.routes() if f.route.public], ids=lambda f: f.name)
 def test_public_routes_answer_without_a_token(stack, fn):
-    if handler_missing(fn):
-        pytest.skip(f"functions/{fn.name}/handler.py has not landed yet")
     resp = http(fn.route.method, stack.url + concrete(stack, fn.route.path))
     if fn.route.signed:  # no authorizer either: the function itself refuses an unsigned request
         assert resp.status == 401 and resp.headers["content-type"] == "application/problem+json", resp.body[:300]
@@ -120,8 +118,6 @@ def test_protected_routes_refuse_missing_and_bad_tokens(stack, bad_tokens, fn):
 
 @pytest.mark.parametrize("fn", [f for f in manifest.routes() if not f.route.public], ids=lambda f: f.name)
 def test_protected_routes_reach_the_function_with_a_valid_token(stack, fn):
-    if handler_missing(fn):
-        pytest.skip(f"functions/{fn.name}/handler.py has not landed yet")
     token = tokens(stack, user_in(stack, fn.route.groups[0]))["AccessToken"]
     body = {} if fn.route.method in ("POST", "PATCH", "PUT") else None
     # an unknown id: the function answers (its own 404/422 problem), not the gateway

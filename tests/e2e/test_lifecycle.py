@@ -55,11 +55,26 @@ def test_make_token_prints_a_working_access_token(stack):
     assert resp.status == 201
 
 
+SEEDED = "alice, bob (customer); carol, dave (seller); erin (admin)"
+
+
 def test_token_for_unknown_user_or_no_stack(stack, tmp_path):
     out = run_cli(["token", "mallory"], stack_env(stack.port, stack.local_dir))
-    assert out.returncode == 1 and "unknown user" in out.stderr
+    assert out.returncode == 1 and "unknown user 'mallory'" in out.stderr and SEEDED in out.stderr
     out = run_cli(["token", "alice"], stack_env(stack.port, tmp_path / "nowhere"))
     assert out.returncode == 1 and "not running" in out.stderr
+    out = run_cli(["token", "seller1"], stack_env(stack.port, tmp_path / "nowhere"))  # named even with no stack
+    assert out.returncode == 1 and SEEDED in out.stderr
+
+
+@pytest.mark.parametrize("make_args, login", [(["USER="], "root"), ([], "root")],
+                         ids=["USER= empty", "no USER= (the shell's login name)"])
+def test_make_token_names_the_seeded_users_when_user_is_missing(stack, make_args, login):
+    env = {**stack_env(stack.port, stack.local_dir), "USER": login}
+    out = subprocess.run(["make", "-s", "token", *make_args], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode != 0 and out.stdout == ""
+    assert SEEDED in out.stderr and "make token USER=alice" in out.stderr
 
 
 def test_sigterm_stops_everything_within_5_seconds(tmp_path):

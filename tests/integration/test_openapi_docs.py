@@ -79,3 +79,77 @@ def test_docs_is_self_contained_html(api: Api, spec: dict) -> None:
     assert inlined, "no inlined spec"
     assert "</" not in inlined.group(1)
     assert json.loads(inlined.group(1).replace("<\\/", "</")) == spec
+
+
+# --- the document says what the server sends (the e2e fuzzing checks it against the running API) -----------------
+
+def _operations(spec: dict):
+    for fn in ROUTES:
+        route = fn.route
+        assert route is not None
+        yield fn, route, spec["paths"][route.path][route.method.lower()]
+
+
+def test_the_document_is_valid_openapi_3_1(spec: dict) -> None:
+    from openapi_spec_validator import validate
+
+    validate(spec)
+
+
+def test_operation_ids_are_the_manifest_names(spec: dict) -> None:
+    assert sorted(op["operationId"] for _, _, op in _operations(spec)) == sorted(f.name for f in ROUTES)
+
+
+def test_errors_are_problem_json_except_api_gateways_own(spec: dict) -> None:
+    for fn, route, op in _operations(spec):
+        for code, response in op["responses"].items():
+            status = int(code)
+            if status < 400:
+                continue
+            types = set(response["content"])
+            if status == 413 or (status == 401 and not route.public):  # API Gateway's own {"message": ...}
+                assert types == {"application/json", "application/problem+json"}, (fn.name, code)
+                assert response["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/GatewayMessage"}
+            else:
+                assert types == {"application/problem+json"}, (fn.name, code)
+            assert response["content"]["application/problem+json"]["schema"] == {
+                "$ref": "#/components/schemas/Problem"}
+    assert "HTTPValidationError" not in json.dumps(spec) and "ResponseValidationError" not in json.dumps(spec)
+
+
+def test_bodiless_answers_have_no_content(spec: dict) -> None:
+    delete = spec["paths"]["/products/{product_id}"]["delete"]["responses"]["204"]
+    not_modified = spec["paths"]["/products/{product_id}"]["get"]["responses"]["304"]
+    assert "content" not in delete and "content" not in not_modified
+    assert not_modified["headers"]["ETag"]["required"] is True
+
+
+def test_docs_is_documented_as_html(spec: dict) -> None:
+    assert set(spec["paths"]["/docs"]["get"]["responses"]["200"]["content"]) == {"text/html"}
+
+
+def test_every_route_documents_what_the_shared_edge_sends(spec: dict) -> None:
+    for fn, route, op in _operations(spec):
+        statuses = {int(c) for c in op["responses"]}
+        assert 413 in statuses, fn.name
+        assert ({401, 403} <= statuses) == (not route.public), fn.name
+        if route.method in ("POST", "PUT", "PATCH"):
+            assert {400, 415, 422} <= statuses, fn.name
+        assert 500 not in statuses, fn.name  # never a designed answer
+        assert any(200 <= s < 400 for s in statuses), fn.name
+
+
+def test_no_null_where_the_server_refuses_it(spec: dict) -> None:
+    changes = spec["components"]["schemas"]["ProductChanges"]
+    assert '"null"' not in json.dumps(changes["properties"]) and "default" not in json.dumps(changes["properties"])
+    assert changes["minProperties"] == 1 and changes["additionalProperties"] is False
+    for name in ("price_cents", "stock"):
+        assert {"minimum", "maximum"} <= set(changes["properties"][name]), name
+
+
+def test_links_from_a_created_product_to_the_operations_on_it(spec: dict) -> None:
+    links = spec["paths"]["/products"]["post"]["responses"]["201"]["links"]
+    assert set(links) == {"get_product", "update_product", "delete_product"}
+    assert links["update_product"]["parameters"] == {"path.product_id": "$response.body#/product_id",
+                                                     "header.if-match": "$response.header.ETag"}

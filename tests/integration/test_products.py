@@ -91,6 +91,16 @@ def test_base64_encoded_body_is_accepted(api: Api) -> None:
     assert result.json["name"] == NEW["name"]
 
 
+def test_whole_numbers_in_either_json_spelling(api: Api) -> None:
+    """JSON has one number type: 12.0 is the integer 12 (and JSON Schema's "integer" admits it)."""
+    created = api.create({**NEW, "price_cents": 1200.0, "stock": 3.0})
+    assert created.status == 201, created.body
+    assert (created.json["price_cents"], created.json["stock"]) == (1200, 3)
+    assert all(isinstance(created.json[k], int) for k in ("price_cents", "stock"))  # stored and sent as integers
+    patched = api.patch(created.json["product_id"], {"stock": 7.0})
+    assert patched.status == 200 and patched.json["stock"] == 7 and isinstance(patched.json["stock"], int)
+
+
 def test_unicode_fields_round_trip(api: Api) -> None:
     product = api.new_product(name="Lämpchen 💡 " + "ß" * 180, description="日本語" * 100)
     assert api.get(product["product_id"]).json == product

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -60,6 +61,17 @@ VERSION = 1
 def handler(event, context):
     return VERSION
 """,
+    "loglevels": """
+import logging
+ROOT_AT_IMPORT = logging.getLogger().level  # what the runtime set up before importing the handler
+def handler(event, context):
+    if event.get("quiet"):
+        from bazaar import observability  # noqa: F401  (every function imports it: libraries go quiet)
+        logging.getLogger("botocore.endpoint").debug("Response body: secret-%s", event["n"])
+    logging.getLogger("some.library").debug("library detail %s", event["n"])
+    return {"root_at_import": ROOT_AT_IMPORT, "root": logging.getLogger().level,
+            "botocore": logging.getLogger("botocore").getEffectiveLevel()}
+""",
 }
 
 
@@ -70,7 +82,7 @@ def _fn(name: str, timeout_s: int = 3, grants: tuple = ()) -> Function:
 
 
 FUNCTIONS = [_fn("echo", grants=(Grant.TABLE_READ, Grant.CACHE)), _fn("boom"), _fn("slow", timeout_s=1),
-             _fn("exiter"), _fn("broken"), _fn("version")]
+             _fn("exiter"), _fn("broken"), _fn("version"), _fn("loglevels")]
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +272,21 @@ def test_logs_are_json_lines(runtime):
     assert any(r.get("errorType") == "ValueError" for r in boom)
     slow = [json.loads(x) for x in (runtime.logs_dir / "slow.log").read_text().splitlines()]
     assert any("Task timed out" in r.get("errorMessage", "") for r in slow)
+
+
+def test_the_application_log_level_is_lambdas_and_sets_the_root_logger(runtime, monkeypatch):
+    """As Lambda with JSON logging: the root logger is at the function's application level before the handler is
+    imported, and writes JSON lines; bazaar.observability then holds libraries at WARNING."""
+    monkeypatch.setenv("BAZAAR_LOCAL_LOG_LEVEL", "DEBUG")  # read when the environment starts (cold)
+    first = runtime.invoke("loglevels", {"n": 1})
+    assert first.ok and first.cold, first.error
+    assert first.payload["root_at_import"] == logging.DEBUG
+    quiet = runtime.invoke("loglevels", {"n": 2, "quiet": True})
+    assert quiet.payload["root"] == quiet.payload["botocore"] == logging.WARNING
+    env_level = runtime.invoke("echo", {}).payload["env"]
+    assert env_level["AWS_LAMBDA_LOG_FORMAT"] == "JSON"
+    records = [json.loads(x) for x in (runtime.logs_dir / "loglevels.log").read_text().splitlines()]
+    detail = [r for r in records if r.get("message") == "library detail 1"]
+    assert detail and detail[0]["level"] == "DEBUG" and detail[0]["logger"] == "some.library"
+    assert detail[0]["requestId"] == first.request_id
+    assert not any("secret-2" in json.dumps(r) or r.get("message") == "library detail 2" for r in records)

@@ -7,7 +7,8 @@ import re
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # also what the OpenAPI document says an id looks like
+_ULID = re.compile(ID_PATTERN)
 
 
 def new_id(now_ms: int | None = None) -> str:

@@ -2,46 +2,63 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Currency = Literal["EUR", "USD", "GBP"]
-Name = Field(min_length=1, max_length=200)
-Description = Field(max_length=5000)
-PriceCents = Field(ge=1, le=1_000_000_000)
-Stock = Field(ge=0, le=1_000_000)
+from bazaar.schemas.numbers import WHOLE_NUMBER
 
-# strict: "12" is not a price and true is not a stock count; forbid: unknown fields are a client bug (422).
+Currency = Literal["EUR", "USD", "GBP"]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Description = Annotated[str, Field(max_length=5000)]
+PriceCents = Annotated[int, Field(ge=1, le=1_000_000_000), WHOLE_NUMBER]
+Stock = Annotated[int, Field(ge=0, le=1_000_000), WHOLE_NUMBER]
+
+# strict: "12" is not a price and true is not a stock count (12.0 is 12: bazaar.schemas.numbers); forbid: unknown
+# fields are a client bug (422).
 _STRICT = ConfigDict(strict=True, extra="forbid")
 
 
 class NewProduct(BaseModel):
     model_config = _STRICT
 
-    name: str = Name
-    description: str = Field(default="", max_length=5000)
-    price_cents: int = PriceCents
+    name: Name
+    description: Description = ""
+    price_cents: PriceCents
     currency: Currency
-    stock: int = Field(default=0, ge=0, le=1_000_000)
+    stock: Stock = 0
+
+
+def _changes_schema(schema: dict[str, Any]) -> None:
+    """The document says what the server takes: no ``null`` for any field, and at least one field."""
+    for prop in schema.get("properties", {}).values():
+        variants = [v for v in prop.pop("anyOf", []) if v.get("type") != "null"]
+        if len(variants) == 1:
+            prop.update(variants[0])
+        elif variants:
+            prop["anyOf"] = variants
+        prop.pop("default", None)
+    schema["minProperties"] = 1
 
 
 class ProductChanges(BaseModel):
     """A partial update: only the fields sent change; ``null`` is not a value for any of them."""
 
-    model_config = _STRICT
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra=_changes_schema)
 
-    name: Optional[str] = Field(default=None, min_length=1, max_length=200)
-    description: Optional[str] = Field(default=None, max_length=5000)
-    price_cents: Optional[int] = Field(default=None, ge=1, le=1_000_000_000)
+    name: Optional[Name] = None
+    description: Optional[Description] = None
+    price_cents: Optional[PriceCents] = None
     currency: Optional[Currency] = None
-    stock: Optional[int] = Field(default=None, ge=0, le=1_000_000)
+    stock: Optional[Stock] = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> "ProductChanges":
         nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
         if nulls:
             raise ValueError(f"null is not allowed for: {', '.join(nulls)}")
+        if not self.model_fields_set:  # a validation error (422) before any precondition is looked at (RFC 9110)
+            raise ValueError("the update changes nothing: send at least one field")
         return self
 
     def changes(self) -> dict:

@@ -2,17 +2,21 @@
 
 Order of checks, cheapest and most fundamental first (before any body is parsed):
 1. body over 64 KiB -> 413;
-2. the caller's groups against the manifest route's groups -> 401 (no identity) / 403; then a body that is not
-   UTF-8 -> 400, a JSON-array body -> 422;
-3. Powertools resolves the route: request validation (400 for malformed JSON/query/header, 422 for the body),
-   then the handler; domain errors become problem+json;
-4. state-changing requests write one audit record.
+2. the caller's groups against the manifest route's groups -> 401 (no identity) / 403; on a public route that
+   proves its caller another way (the payment webhook's signature), that check instead;
+3. on routes that take a body (POST, PUT, PATCH), when one is sent: a media type other than JSON -> 415, bytes
+   that are not UTF-8 -> 400, a JSON array -> 422;
+4. Powertools resolves the route: request validation (400 for malformed JSON/query/header, 422 for the body),
+   then the handler; domain errors become problem+json. Every JSON body goes through ``bodies.loads``, so deep
+   nesting and over-long integers are client errors too;
+5. state-changing requests write one audit record.
+
+``bazaar.web.openapi`` documents exactly these statuses for every route; keep the two in step.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any, Callable, Mapping, Optional
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -29,6 +33,7 @@ from bazaar.domain.identity import Actor
 from bazaar.domain.ports import InvalidPosition
 from bazaar.observability import logger, metrics, tracer
 from bazaar.settings import MAX_BODY_BYTES
+from bazaar.web import bodies
 from bazaar.web.audit import audit
 from bazaar.web.cursors import BadCursor
 from bazaar.web.identity import actor_of
@@ -43,6 +48,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Unavailable: 503,
 }
 _BAD_REQUEST_LOCATIONS = ("query", "header", "path", "cookie")
+METHODS_WITH_BODY = ("POST", "PUT", "PATCH")
 
 
 def status_of(ex: DomainError) -> int:
@@ -60,9 +66,16 @@ def _validation_problem(ex: RequestValidationError) -> Response:
     status = 400 if malformed else 422
     detail = "the request is malformed" if status == 400 else "the request body failed validation"
     # Only loc/msg/type: never echo the rejected input back (it may be huge or sensitive).
-    shaped = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid value"), "type": e.get("type", "")}
-              for e in errors]
+    shaped = [{"loc": list(e.get("loc", ())), "msg": _message(e), "type": e.get("type", "")} for e in errors]
     return problem(status, detail, errors=shaped)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if error.get("type") == "json_invalid":  # the parser's reason ("Expecting ',' delimiter"), never the input
+        reason = (error.get("ctx") or {}).get("error")
+        if isinstance(reason, str) and reason:
+            return f"invalid JSON: {reason}"
+    return str(error.get("msg") or "invalid value")
 
 
 def make_app(validation: bool = True) -> APIGatewayHttpResolver:
@@ -70,7 +83,8 @@ def make_app(validation: bool = True) -> APIGatewayHttpResolver:
 
     ``validation=False`` for routes that take no input: it spares their cold start the validation machinery."""
     app = APIGatewayHttpResolver(enable_validation=validation,
-                                 response_validation_error_http_code=500 if validation else None)
+                                 response_validation_error_http_code=500 if validation else None,
+                                 json_body_deserializer=bodies.loads)
     app.exception_handler(RequestValidationError)(_validation_problem)
 
     @app.exception_handler(ResponseValidationError)
@@ -120,9 +134,11 @@ def _body_size(event: Mapping[str, Any]) -> int:
 def _is_json_array(text: str) -> bool:
     """Powertools validates a list's first element against a non-list body model, so ``[{...}, junk]`` would pass
     as ``{...}``. Every Bazaar request body is a JSON object (contract §3): an array is a 422, not a first item."""
+    if not text.lstrip().startswith("["):
+        return False
     try:
-        return text.lstrip().startswith("[") and isinstance(json.loads(text), list)
-    except ValueError:  # not JSON: the resolver answers that (400)
+        return isinstance(bodies.loads(text), list)
+    except ValueError:  # not JSON (or nested too deep): the resolver answers that (400)
         return False
 
 
@@ -134,6 +150,20 @@ def _is_json_media_type(event: Mapping[str, Any]) -> bool:
     media_type = value.split(";", 1)[0].strip().lower()
     return media_type in ("", "application/json") or (media_type.startswith("application/")
                                                       and media_type.endswith("+json"))
+
+
+def _body_problem(event: Mapping[str, Any]) -> Optional[dict]:
+    """The answer to a body no route can take, or None to let the resolver parse and validate it."""
+    if not _is_json_media_type(event):
+        return problem_result(415, "send the request body as application/json")
+    try:
+        text = decode_body(event)
+    except ValueError:  # bad base64 or not UTF-8: no JSON in it, and Powertools would raise (500)
+        return problem_result(400, "the request body is not UTF-8 text")
+    if _is_json_array(text):
+        return problem_result(422, "the request body failed validation", errors=[
+            {"loc": ["body"], "msg": "Input should be a JSON object", "type": "model_attributes_type"}])
+    return None
 
 
 def _audit_resource(event: Mapping[str, Any], result: Mapping[str, Any]) -> str:
@@ -153,26 +183,23 @@ def http_handler(function_name: str, app: APIGatewayHttpResolver,
     if route is None:
         raise ValueError(f"{function_name} is not a route in the manifest")
     changes_state = route.method not in ("GET", "HEAD", "OPTIONS")
+    takes_body = route.method in METHODS_WITH_BODY  # other methods' bodies are never read
 
     def _guard(event: Mapping[str, Any]) -> tuple[Optional[Actor], Optional[dict]]:
         actor = actor_of(event)  # first, so even a 413 is audited with the caller's sub
         if _body_size(event) > MAX_BODY_BYTES:
             return actor, problem_result(413, f"request body exceeds {MAX_BODY_BYTES} bytes")
         if route.public:
-            return actor, authenticate(event) if authenticate else None
-        if actor is None:
-            return None, problem_result(401, "a valid access token is required")
-        if not actor.in_any(route.groups):
-            return actor, problem_result(403, f"this action needs one of the groups: {', '.join(route.groups)}")
-        if event.get("body") and not _is_json_media_type(event):
-            return actor, problem_result(415, "send the request body as application/json")
-        try:
-            text = decode_body(event)
-        except ValueError:  # bad base64 or not UTF-8: no JSON in it, and Powertools would raise (500)
-            return actor, problem_result(400, "the request body is not UTF-8 text")
-        if _is_json_array(text):
-            return actor, problem_result(422, "the request body failed validation", errors=[
-                {"loc": ["body"], "msg": "Input should be a JSON object", "type": "model_attributes_type"}])
+            refused = authenticate(event) if authenticate else None  # e.g. a webhook's signature, before parsing
+            if refused is not None:
+                return actor, refused
+        else:
+            if actor is None:
+                return None, problem_result(401, "a valid access token is required")
+            if not actor.in_any(route.groups):
+                return actor, problem_result(403, f"this action needs one of the groups: {', '.join(route.groups)}")
+        if takes_body and event.get("body"):
+            return actor, _body_problem(event)
         return actor, None
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
