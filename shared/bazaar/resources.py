@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bazaar.manifest import GROUPS, Function, queue_consumers
+from bazaar.settings import TRACING_ENV, TRACING_SDK
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,10 @@ SERVICE_NAME = "bazaar"
 METRICS_NAMESPACE = "Bazaar"
 
 
-def base_environment(stage: str, fn: Function, log_level: str = "INFO") -> dict[str, str]:
-    """Environment every function gets besides its grant variables (which infra/local fill with real values)."""
+def base_environment(stage: str, fn: Function, log_level: str = "INFO", sdk_tracing: bool = False) -> dict[str, str]:
+    """Environment every function gets besides its grant variables (which infra/local fill with real values).
+
+    ``sdk_tracing``: the stage opted in to in-process trace subsegments (bazaar.observability.traced)."""
     return {
         "STAGE": stage,
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
@@ -97,6 +100,7 @@ def base_environment(stage: str, fn: Function, log_level: str = "INFO") -> dict[
         "POWERTOOLS_LOG_LEVEL": log_level,
         "POWERTOOLS_LOGGER_LOG_EVENT": "false",  # events carry tokens and personal data: never log them whole
         **fn.environment,
+        **({TRACING_ENV: TRACING_SDK} if sdk_tracing else {}),
         # No X-Ray daemon outside AWS: tracing would only produce send errors locally.
         **({"POWERTOOLS_TRACE_DISABLED": "true"} if stage == "local" else {}),
     }

@@ -58,6 +58,16 @@ def webhook_secret_id() -> str:
     return _require("WEBHOOK_SECRET_ID")
 
 
+# In-process tracing (subsegments per AWS call through the X-Ray SDK) is a per-stage opt-in: infra sets this
+# variable only for stages that ask for it, and bazaar.observability imports the SDK only then.
+TRACING_ENV = "BAZAAR_TRACING"
+TRACING_SDK = "xray-sdk"
+
+
+def sdk_tracing() -> bool:
+    return os.environ.get(TRACING_ENV, "") == TRACING_SDK
+
+
 def function_name() -> str:
     return os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
 

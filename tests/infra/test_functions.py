@@ -6,6 +6,7 @@ import pytest
 
 from bazaar import resources, runtime
 from bazaar.manifest import FUNCTIONS, GRANT_ENV, Grant
+from bazaar.settings import TRACING_ENV, TRACING_SDK
 from infra.config import stage_config
 
 from .conftest import Synth
@@ -28,6 +29,15 @@ def test_one_lambda_per_manifest_entry(dev: Synth) -> None:
         assert p["Handler"] == spec.handler
         assert (p["MemorySize"], p["Timeout"]) == (spec.memory_mb, spec.timeout_s), spec.name
         assert {layer["Ref"] for layer in p["Layers"]} == layers, spec.name
+
+
+def test_tracing_is_active_and_the_sdk_only_where_the_stage_opts_in(synth: Synth) -> None:
+    cfg = stage_config(synth.stage)
+    for name, (_, p) in functions(synth).items():
+        assert ("TracingConfig" in p) == cfg.tracing.active, name
+        env = p["Environment"]["Variables"]
+        assert (env.get(TRACING_ENV) == TRACING_SDK) == cfg.tracing.in_process, name
+        assert TRACING_ENV in env or not cfg.tracing.in_process, name
 
 
 def test_each_function_has_its_own_log_group_with_retention(synth: Synth) -> None:

@@ -26,7 +26,7 @@ from bazaar import manifest
 from bazaar.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound, PreconditionFailed
 from bazaar.domain.identity import Actor
 from bazaar.domain.ports import InvalidPosition
-from bazaar.observability import logger, metrics, tracer
+from bazaar.observability import logger, metrics, traced
 from bazaar.settings import MAX_BODY_BYTES
 from bazaar.web.audit import audit
 from bazaar.web.cursors import BadCursor
@@ -159,7 +159,7 @@ def http_handler(function_name: str, app: APIGatewayHttpResolver) -> Callable[[d
         return actor, None
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @traced
     @metrics.log_metrics
     def handler(event: dict, context: LambdaContext) -> dict:
         actor, early = _guard(event)
