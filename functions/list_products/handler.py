@@ -6,9 +6,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from bazaar import wiring
+from bazaar.domain.catalog import Listing
 from bazaar.schemas.catalog import ProductPage
 from bazaar.services import catalog
-from bazaar.web.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
+from bazaar.web.cursors import MAX_CURSOR_LENGTH, SignedCursors
 from bazaar.web.http import http_handler, make_app
 from bazaar.web.responses import json_response
 
@@ -22,12 +23,9 @@ def list_products(
     cursor: Annotated[Optional[str], Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = None,
     seller_id: Annotated[Optional[str], Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")] = None,
 ) -> Response[ProductPage]:
-    scope = f"products:{seller_id or '*'}"  # a cursor only continues the listing it came from
-    key = wiring.cursor_key()
-    start = decode_cursor(cursor, scope, key) if cursor is not None else None
-    body, hit = catalog.list_products(wiring.products(), wiring.cache(), seller_id, limit, cursor, start,
-                                      lambda position: encode_cursor(position, scope, key))
-    return json_response(200, body, {"X-Cache": "HIT" if hit else "MISS", "Cache-Control": "no-cache"})
+    cursors = SignedCursors(f"products:{seller_id or '*'}", wiring.cursor_key)  # a cursor continues its listing
+    page, hit = catalog.list_products(wiring.products(), wiring.cache(), Listing(seller_id, limit, cursor), cursors)
+    return json_response(200, page.to_dict(), {"X-Cache": "HIT" if hit else "MISS", "Cache-Control": "no-cache"})
 
 
 handler = http_handler("list_products", app)

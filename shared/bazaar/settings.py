@@ -75,4 +75,10 @@ def function_name() -> str:
 # Cache entry lifetimes: short, because the cache is a latency optimisation, never the source of truth.
 PRODUCT_CACHE_TTL_S = int(os.environ.get("PRODUCT_CACHE_TTL_S", "60"))
 LIST_CACHE_TTL_S = int(os.environ.get("LIST_CACHE_TTL_S", "15"))
+# A list page read within this long after a catalog change (or its event backstop) is kept only until the window
+# ends: DynamoDB GSIs are eventually consistent (usually well under a second), so such a page may miss the change.
+LIST_SETTLE_MS = int(os.environ.get("LIST_SETTLE_MS", "2000"))
+# Single flight: the claim of the reader that loads a missing product entry; it outlives a normal table read by
+# far, and expires on its own if that reader dies.
+FILL_CLAIM_MS = int(os.environ.get("FILL_CLAIM_MS", "2000"))
 MAX_BODY_BYTES = 64 * 1024
