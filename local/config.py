@@ -24,6 +24,9 @@ LOCAL_DIR_ENV = "BAZAAR_LOCAL_DIR"  # tests run several stacks side by side, eac
 # visibility timeout, exactly as on AWS (6 x the function timeout: a minute with the defaults).
 RETRY_VISIBILITY_ENV = "BAZAAR_LOCAL_RETRY_VISIBILITY_S"
 MAX_WORKERS_ENV = "BAZAAR_LOCAL_MAX_WORKERS"
+# Test knob (fault injection): JSON {"<function>": {"VAR": "value"}} laid over those functions' environments, e.g.
+# one function's CACHE_URL pointed at a proxy the test can pause. Unset in normal use.
+FUNCTION_ENV_ENV = "BAZAAR_LOCAL_FUNCTION_ENV"
 DEFAULT_MAX_WORKERS = 4  # execution environments per function (AWS: up to the account's concurrency)
 SHUTDOWN_BUDGET_S = 5.0  # contract §1
 
@@ -59,6 +62,20 @@ class Paths:
 
     def function_log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
+
+
+def function_env_overrides() -> dict[str, dict[str, str]]:
+    """``BAZAAR_LOCAL_FUNCTION_ENV`` parsed; a malformed value is an error at start-up, not a silent no-op."""
+    import json
+
+    raw = os.environ.get(FUNCTION_ENV_ENV)
+    if not raw:
+        return {}
+    value = json.loads(raw)
+    if not (isinstance(value, dict) and all(isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
+                                            for v in value.values())):
+        raise ValueError(f"{FUNCTION_ENV_ENV} must be a JSON object of objects of strings")
+    return value
 
 
 def physical_function_name(name: str) -> str:

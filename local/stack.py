@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from local.config import (DEFAULT_MAX_WORKERS, FUNCTIONS_DIR, MAX_WORKERS_ENV, REGION, RETRY_VISIBILITY_ENV,
-                          SHARED_DIR, Paths)
+from local.config import (DEFAULT_MAX_WORKERS, FUNCTION_ENV_ENV, FUNCTIONS_DIR, MAX_WORKERS_ENV, REGION,
+                          RETRY_VISIBILITY_ENV, SHARED_DIR, Paths, function_env_overrides)
 
 
 class _Shutdown(BaseException):
@@ -113,7 +113,15 @@ def run(port: int) -> int:
                 prov.function_grant_env(fn)
             except RuntimeError as exc:
                 log(f"warn   {exc}")
-        runtime = LambdaRuntime(manifest.FUNCTIONS, prov.function_grant_env, moto.url, paths.code, paths.logs,
+        overrides = function_env_overrides()
+        unknown = sorted(set(overrides) - set(manifest.BY_NAME))
+        if unknown:
+            raise ValueError(f"{FUNCTION_ENV_ENV} names unknown functions: {unknown}")
+
+        def function_env(fn: Any) -> dict[str, str]:
+            return {**prov.function_grant_env(fn), **overrides.get(fn.name, {})}
+
+        runtime = LambdaRuntime(manifest.FUNCTIONS, function_env, moto.url, paths.code, paths.logs,
                                 max_workers=max_workers)
         jwks_url = f"{moto.url}/{prov.user_pool_id}/.well-known/jwks.json"  # moto's host, not the iss host
         authorizer = JwtAuthorizer(prov.issuer, [prov.user_pool_client_id], http_jwks_fetcher(jwks_url))

@@ -81,4 +81,6 @@ LIST_SETTLE_MS = int(os.environ.get("LIST_SETTLE_MS", "2000"))
 # Single flight: the claim of the reader that loads a missing product entry; it outlives a normal table read by
 # far, and expires on its own if that reader dies.
 FILL_CLAIM_MS = int(os.environ.get("FILL_CLAIM_MS", "2000"))
+# The cache's circuit breaker: seconds it stays open before one probe call may close it again.
+CACHE_BREAKER_COOL_DOWN_S = float(os.environ.get("CACHE_BREAKER_COOL_DOWN_S", "5"))
 MAX_BODY_BYTES = 64 * 1024

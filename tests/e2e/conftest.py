@@ -25,6 +25,20 @@ def pytest_configure(config: pytest.Config) -> None:  # harmless if pyproject re
     config.addinivalue_line("markers", "e2e: starts the local stack as a subprocess and drives it over HTTP")
 
 
+# Figures measured along the way (never asserted as speed): printed after the run and kept in build/figures/.
+FIGURES: dict[str, Any] = {}
+FIGURES_DIR = REPO / "build" / "figures"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FIGURES:
+        return
+    FIGURES_DIR.mkdir(parents=True, exist_ok=True)
+    (FIGURES_DIR / "e2e.json").write_text(json.dumps(FIGURES, indent=2) + "\n")
+    for name, value in FIGURES.items():
+        terminalreporter.write_line(f"e2e figure {name}: {json.dumps(value)}")
+
+
 def handler_missing(fn) -> bool:
     """Manifest entries can land before their handler: such routes are skipped, not failed."""
     return not (REPO / "functions" / fn.name / "handler.py").exists()

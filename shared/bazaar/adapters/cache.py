@@ -115,10 +115,10 @@ class CircuitBreaker:
     the next call is a probe, whose success closes it and whose failure re-opens it at once (a hung cache then
     costs one timeout per cool-down per container, not ``failure_threshold`` of them). Transitions are logged."""
 
-    def __init__(self, failure_threshold: int = 3, cool_down_s: float = 5.0,
+    def __init__(self, failure_threshold: int = 3, cool_down_s: Optional[float] = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.failure_threshold = failure_threshold
-        self.cool_down_s = cool_down_s
+        self.cool_down_s = settings.CACHE_BREAKER_COOL_DOWN_S if cool_down_s is None else cool_down_s
         self._clock = clock
         self._failures = 0
         self._open_until = 0.0
