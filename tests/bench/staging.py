@@ -141,3 +141,13 @@ def layer_version_mismatches(layer_dir: Path = LAYER_DIR) -> list[str]:
 
 def python_version() -> str:
     return ".".join(map(str, sys.version_info[:3]))
+
+
+def compile_bytecode(root: Path) -> None:
+    """Bytecode for this interpreter, as the assets ship it for the runtime's (layers/bytecode.py): unchecked-hash
+    .pyc files, so a cold start reads bytecode instead of compiling every module (the code dirs are read-only on
+    Lambda, and children run with -B)."""
+    import compileall
+
+    compileall.compile_dir(str(root), quiet=1, workers=0,
+                           invalidation_mode=__import__("py_compile").PycInvalidationMode.UNCHECKED_HASH)

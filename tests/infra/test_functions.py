@@ -122,3 +122,20 @@ def test_shared_layer_holds_the_bazaar_package(dev: Synth) -> None:
     assert any({"bazaar"} == c for c in contents.values()), contents
     assert any("aws_lambda_powertools" in c and "pydantic" in c for c in contents.values()), contents
     assert not any("botocore" in c for c in contents.values())  # the runtime's boto3/botocore pair is used
+
+
+def test_the_bench_reads_every_function_out_of_the_synthesized_template(synth: Synth) -> None:
+    """`make bench` runs cold starts in the environment this template gives: it must find every function and
+    resolve every token to a grant variable it can provide locally."""
+    from tests.bench.template import function_configs
+
+    configs = function_configs(synth.stateless)
+    cfg = stage_config(synth.stage)
+    assert set(configs) == {spec.name for spec in FUNCTIONS}
+    for spec in FUNCTIONS:
+        c = configs[spec.name]
+        assert (c.handler, c.memory_mb, c.timeout_s) == (spec.handler, spec.memory_mb, spec.timeout_s)
+        assert c.tracing == ("Active" if cfg.tracing.active else "")
+        assert (c.log_format, c.log_level) == ("JSON", cfg.log_level)
+        tokens = {k for k, v in c.environment.items() if not isinstance(v, str)}
+        assert tokens <= set(spec.env_names), (spec.name, tokens)
