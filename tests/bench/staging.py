@@ -88,6 +88,10 @@ def stage_function(fn: Function, stage_root: Path) -> Path:
     for src in function_dirs(fn):
         if src.is_dir():
             shutil.copytree(src, pkg / src.name, ignore=_IGNORE)
+    from infra.assets import generated_files  # what the build adds (the API documents), made the same way
+
+    for src, rel in generated_files(fn):
+        shutil.copy2(src, code_dir / rel)
     return code_dir
 
 

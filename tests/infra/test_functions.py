@@ -139,3 +139,12 @@ def test_the_bench_reads_every_function_out_of_the_synthesized_template(synth: S
         assert (c.log_format, c.log_level) == ("JSON", cfg.log_level)
         tokens = {k for k, v in c.environment.items() if not isinstance(v, str)}
         assert tokens <= set(spec.env_names), (spec.name, tokens)
+
+
+def test_the_api_document_functions_ship_the_generated_documents(dev: Synth) -> None:
+    for name, (_, p) in functions(dev).items():
+        spec = next(f for f in FUNCTIONS if f.name == name)
+        root = dev.outdir / f"asset.{p['Code']['S3Key'].removesuffix('.zip')}"
+        for generated in spec.generated:
+            shipped = root / "functions" / name / generated
+            assert shipped.is_file() and shipped.stat().st_size > 1000, (name, generated)

@@ -16,12 +16,13 @@ from bazaar.settings import TRACING_ENV, TRACING_SDK
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Imports a handler the way Lambda does (inside Lambda: LAMBDA_TASK_ROOT set, tracing not disabled), invokes it
-# once and reports which tracing modules got loaded.
+# Imports handlers the way Lambda does (inside Lambda: LAMBDA_TASK_ROOT set, tracing not disabled): a platform
+# route and a resolver route; invokes the first (no AWS needed) and reports which tracing modules got loaded.
 PROBE = """
 import json, sys
 from tests.support.events import FakeContext, http_event
 from functions.health.handler import handler
+import functions.get_product.handler
 loaded_at_init = sorted({m.split(".")[0] for m in sys.modules if m.startswith(("aws_xray_sdk", "opentelemetry"))})
 result = handler(http_event("GET", "/health"), FakeContext("health"))
 print(json.dumps({"init": loaded_at_init, "status": result["statusCode"]}))
@@ -32,7 +33,7 @@ def _probe(extra_env: dict[str, str]) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "BAZAAR_"))}
     env.update(PYTHONPATH=os.pathsep.join([str(REPO / "shared"), str(REPO)]), LAMBDA_TASK_ROOT=str(REPO),
                AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:9", AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
-               POWERTOOLS_SERVICE_NAME="bazaar", **extra_env)
+               POWERTOOLS_SERVICE_NAME="bazaar", TABLE_NAME="t", CACHE_URL="redis://127.0.0.1:9/0", **extra_env)
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=REPO, capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -31,6 +31,7 @@ from bazaar.settings import MAX_BODY_BYTES
 from bazaar.web.audit import audit
 from bazaar.web.cursors import BadCursor
 from bazaar.web.identity import actor_of
+from bazaar.web.limits import body_size
 from bazaar.web.problems import problem, problem_result
 
 STATUS_OF: dict[type[DomainError], int] = {
@@ -98,13 +99,6 @@ def current_actor(app: APIGatewayHttpResolver) -> Actor:
     return actor
 
 
-def _body_size(event: Mapping[str, Any]) -> int:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return len(body) * 3 // 4 - body[-2:].count("=")  # the decoded size: padding is not content
-    return len(body.encode("utf-8", "surrogatepass"))
-
-
 def _is_json_array(text: str) -> bool:
     """Powertools validates a list's first element against a non-list body model, so ``[{...}, junk]`` would pass
     as ``{...}``. Every Bazaar request body is a JSON object (contract §3): an array is a 422, not a first item."""
@@ -139,7 +133,7 @@ def http_handler(function_name: str, app: APIGatewayHttpResolver) -> Callable[[d
 
     def _guard(event: Mapping[str, Any]) -> tuple[Optional[Actor], Optional[dict]]:
         actor = actor_of(event)  # first, so even a 413 is audited with the caller's sub
-        if _body_size(event) > MAX_BODY_BYTES:
+        if body_size(event) > MAX_BODY_BYTES:
             return actor, problem_result(413, f"request body exceeds {MAX_BODY_BYTES} bytes")
         if route.public:
             return actor, None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from aws_lambda_powertools.event_handler import Response
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -25,7 +26,10 @@ def problem_body(status: int, detail: str, *, title: Optional[str] = None,
 
 
 def problem(status: int, detail: str, *, title: Optional[str] = None,
-            errors: Optional[list[dict[str, Any]]] = None, headers: Optional[dict[str, str]] = None) -> Response:
+            errors: Optional[list[dict[str, Any]]] = None, headers: Optional[dict[str, str]] = None) -> "Response":
+    # Imported here: the platform routes build their (rare) problems with problem_result, without the resolver.
+    from aws_lambda_powertools.event_handler import Response
+
     return Response(status, PROBLEM_JSON, json.dumps(problem_body(status, detail, title=title, errors=errors)),
                     headers=headers)
 
