@@ -13,20 +13,22 @@ from bazaar.web.platform import PlatformRoute
 PAGE = Path(__file__).with_name("docs.html")
 
 route = PlatformRoute("docs", summary="Swagger UI", tags=["platform"], content_type="text/html; charset=utf-8",
-                      headers={"Cache-Control": "public, max-age=300"})
+                      headers={"Cache-Control": "public, max-age=300"}, schema={"type": "string"})
 
 
 @lru_cache(maxsize=1)
-def _page() -> str:
+def _page() -> bytes:
+    # Bytes, answered base64-encoded: the page (1.7 MB, mostly the Swagger UI bundle) holds characters beyond
+    # Latin-1, so decoding it would build a 4-bytes-per-character string at every cold start.
     if PAGE.is_file():
-        return PAGE.read_text(encoding="utf-8")
+        return PAGE.read_bytes()
     from bazaar.web.openapi import docs_html, openapi_json  # imports every route module
 
-    return docs_html(openapi_json())
+    return docs_html(openapi_json()).encode("utf-8")
 
 
 @route
-def docs() -> str:
+def docs() -> bytes:
     return _page()
 
 

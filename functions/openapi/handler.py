@@ -14,7 +14,7 @@ from bazaar.web.platform import PlatformRoute
 DOCUMENT = Path(__file__).with_name("openapi.json")
 
 route = PlatformRoute("openapi", summary="OpenAPI 3.1 document of the whole API", tags=["platform"],
-                      headers={"Cache-Control": "public, max-age=300"})
+                      headers={"Cache-Control": "public, max-age=300"}, schema={"type": "object"})
 
 
 @lru_cache(maxsize=1)

@@ -3,14 +3,15 @@ first invocation with a realistic event, in the environment the synthesized temp
 as deployed), against local moto and Valkey. Each is reported as a ratio to a floor measured in the same rounds:
 a fresh process that imports boto3 and creates one DynamoDB client.
 
-Rounds are interleaved (floor, then every function, then the next round) and every ratio is the median of the
-per-round ratios, so a busy host slows numerator and denominator alike.
+Rounds are interleaved (the floor and every function once per round, in a shuffled order) and every ratio is the
+median of the per-round ratios, so a busy host slows numerator and denominator alike.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -92,8 +93,11 @@ def collect(floor: ColdTarget, targets: Sequence[ColdTarget], runs: int, scratch
             warmup: int = 1, progress: Optional[Callable[[str], None]] = None) -> dict[str, ColdSamples]:
     out = {t.key: ColdSamples() for t in [floor, *targets]}
     scratch.mkdir(parents=True, exist_ok=True)
+    order = random.Random(2027)
     for r in range(warmup + runs):
-        for t in [floor, *targets]:
+        round_targets = [floor, *targets]
+        order.shuffle(round_targets)  # no target always runs right after another (page cache, CPU state)
+        for t in round_targets:
             s = out[t.key]
             if s.error:
                 continue

@@ -3,6 +3,7 @@ the generated files, which must be exactly what the routers give."""
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 
@@ -47,6 +48,7 @@ def test_the_function_serves_the_generated_file_and_imports_no_router(fn: manife
         result = module.handler(http_event("GET", fn.route.path), FakeContext(fn.name))
     finally:
         cached.cache_clear()
-    assert result["statusCode"] == 200 and result["body"] == path.read_text(encoding="utf-8")
+    body = base64.b64decode(result["body"]).decode() if result["isBase64Encoded"] else result["body"]
+    assert result["statusCode"] == 200 and body == path.read_text(encoding="utf-8")
     if fn.name == "openapi":
         assert json.loads(result["body"])["openapi"].startswith("3.1")

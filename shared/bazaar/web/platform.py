@@ -7,6 +7,7 @@ declaration (``PlatformRoute.documented``), so the document and the runtime cann
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
@@ -22,20 +23,22 @@ from bazaar.web.problems import problem_result
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-View = Callable[[], Union[str, dict[str, Any]]]
+View = Callable[[], Union[bytes, str, dict[str, Any]]]
 
 
 class PlatformRoute:
-    """One manifest route served by ``view``: a dict is answered as JSON, a string as ``content_type``."""
+    """One manifest route served by ``view``: a dict is answered as JSON, a string or bytes as ``content_type``
+    (bytes base64-encoded, which API Gateway decodes: a large page is never decoded into a Python string)."""
 
     def __init__(self, function_name: str, *, summary: str, tags: Sequence[str], content_type: str = "application/json",
-                 headers: Optional[dict[str, str]] = None) -> None:
+                 headers: Optional[dict[str, str]] = None, schema: Optional[dict[str, Any]] = None) -> None:
+        """``schema``: the 200 response's schema in the document (default: inferred from the view's annotation)."""
         fn = manifest.get(function_name)
         if fn.route is None or fn.route.method != "GET" or not fn.route.public:
             raise ValueError(f"{function_name} is not a public GET route in the manifest")
         self.function_name, self.path = function_name, fn.route.path
         self.summary, self.tags = summary, list(tags)
-        self.content_type, self.headers = content_type, dict(headers or {})
+        self.content_type, self.headers, self.schema = content_type, dict(headers or {}), schema
         self._view: Optional[View] = None
         self._documented: Optional["APIGatewayHttpResolver"] = None
 
@@ -46,12 +49,15 @@ class PlatformRoute:
     def _respond(self) -> dict[str, Any]:
         assert self._view is not None, "no view registered"
         value = self._view()
-        if isinstance(value, str):
+        encoded = isinstance(value, bytes)
+        if encoded:
+            content_type, body = self.content_type, base64.b64encode(value).decode("ascii")
+        elif isinstance(value, str):
             content_type, body = self.content_type, value
         else:  # as the resolver serializes a dict
             content_type, body = "application/json", json.dumps(value, separators=(",", ":"))
         return {"statusCode": 200, "headers": {"Content-Type": content_type, **self.headers}, "body": body,
-                "isBase64Encoded": False}
+                "isBase64Encoded": encoded}
 
     @property
     def handler(self) -> Callable[[dict, LambdaContext], dict]:
@@ -76,7 +82,11 @@ class PlatformRoute:
             from bazaar.web.http import make_app
 
             app = make_app(validation=False)
-            app.get(self.path, summary=self.summary, tags=self.tags)(self._view)
+            responses = None
+            if self.schema is not None:  # what is sent, as sent: the media type and the shape of the body
+                media_type = self.content_type.split(";", 1)[0].strip()
+                responses = {200: {"description": self.summary, "content": {media_type: {"schema": self.schema}}}}
+            app.get(self.path, summary=self.summary, tags=self.tags, responses=responses)(self._view)
             self._documented = app
         return self._documented
 
