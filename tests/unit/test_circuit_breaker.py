@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
-import redis
 
 from bazaar.adapters.cache import CircuitBreaker, ValkeyCache
+from bazaar.adapters.valkey import ValkeyUnavailable
 from bazaar.domain.catalog import Product
 from bazaar.domain.ports import UNAVAILABLE, Claim
 
@@ -72,22 +72,18 @@ def test_a_successful_probe_closes_it() -> None:
 
 
 class BrokenClient:
-    """A redis client whose every call fails like an unreachable server; counts the attempts."""
+    """A Valkey connection whose every round trip fails like an unreachable server; counts the attempts."""
 
     def __init__(self) -> None:
         self.calls = 0
 
-    def register_script(self, script):
-        def run(keys, args):
-            self.calls += 1
-            raise redis.exceptions.TimeoutError("Timeout reading from socket")
-        return run
+    def execute(self, *args):
+        self.calls += 1
+        raise ValkeyUnavailable("ConnectionRefusedError: [Errno 111] Connection refused")
 
-    def __getattr__(self, name):
-        def fail(*args, **kwargs):
-            self.calls += 1
-            raise redis.exceptions.ConnectionError("Error 111 connecting")
-        return fail
+    def pipeline(self, commands):
+        self.calls += 1
+        raise ValkeyUnavailable("TimeoutError: timed out")
 
 
 def test_cache_fails_open_and_stops_calling_once_open() -> None:

@@ -1,9 +1,8 @@
 """The catalog cache on Valkey (ElastiCache Serverless in AWS): ``bazaar.domain.ports.ProductCache``.
 
-It never makes a request slow or failed: short socket timeouts, no client retries (redis 8 retries 10 times by
-default) and a circuit breaker, so a dead or hung cache costs at most one timeout per request and ~nothing once
-the breaker is open. Only single-key commands and one-key scripts: what ElastiCache Serverless accepts from a
-non-cluster client.
+It never makes a request slow or failed: short socket timeouts, no retries and a circuit breaker, so a dead or
+hung cache costs at most one timeout per request and ~nothing once the breaker is open. Only single-key commands
+and one-key scripts: what ElastiCache Serverless accepts from a non-cluster client (``bazaar.adapters.valkey``).
 
 How entries are encoded is this module's business alone (docs/caching.md):
 
@@ -29,11 +28,8 @@ import threading
 import time
 from typing import Callable, Optional, TypeVar, Union
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
 from bazaar import settings
+from bazaar.adapters.valkey import Connection, Script, ValkeyError
 from bazaar.domain.catalog import Listing, ListPage, Product
 from bazaar.domain.ports import MISS, UNAVAILABLE, Absent, Cached, Claim, ListingState, Lookup, Tombstone
 from bazaar.observability import logger
@@ -152,32 +148,24 @@ class CircuitBreaker:
 
 
 class ValkeyCache:
-    def __init__(self, client: "redis.Redis", breaker: Optional[CircuitBreaker] = None) -> None:
-        self._client = client
+    def __init__(self, connection: Connection, breaker: Optional[CircuitBreaker] = None) -> None:
+        self._valkey = connection
         self._breaker = breaker or CircuitBreaker()
-        self._compare_and_set = client.register_script(_COMPARE_AND_SET)
-        self._compare_and_delete = client.register_script(_COMPARE_AND_DELETE)
+        self._compare_and_set = Script(connection, _COMPARE_AND_SET)
+        self._compare_and_delete = Script(connection, _COMPARE_AND_DELETE)
         self._product_ttl_ms = settings.PRODUCT_CACHE_TTL_S * 1000
         self._list_ttl_ms = settings.LIST_CACHE_TTL_S * 1000
 
     @classmethod
     def from_url(cls, url: str) -> "ValkeyCache":
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=SOCKET_TIMEOUT_S,
-            socket_connect_timeout=SOCKET_TIMEOUT_S,
-            retry=Retry(NoBackoff(), 0),
-            decode_responses=True,
-            health_check_interval=0,
-        )
-        return cls(client)
+        return cls(Connection.from_url(url, timeout_s=SOCKET_TIMEOUT_S))
 
     def _call(self, op: Callable[[], T], default: T) -> T:
         if self._breaker.is_open:
             return default
         try:
             result = op()
-        except redis.RedisError as exc:
+        except ValkeyError as exc:
             self._breaker.failure()
             logger.warning("cache unavailable, continuing without it", extra={"error": type(exc).__name__})
             return default
@@ -187,20 +175,20 @@ class ValkeyCache:
     # --- products ------------------------------------------------------------------------------------------
     def lookup(self, product_id: str) -> Lookup:
         key = product_key(product_id)
-        entry = self._call(lambda: self._client.get(key), UNAVAILABLE)
+        entry = self._call(lambda: self._valkey.execute("GET", key), UNAVAILABLE)
         if entry is UNAVAILABLE or entry is None:
             return entry if entry is UNAVAILABLE else MISS
         try:
-            return decode_entry(entry)
+            return decode_entry(str(entry))
         except (ValueError, TypeError, KeyError):
             # Not written by this code: drop it (unless it changed meanwhile) and read the table.
             logger.warning("corrupt cache entry dropped", extra={"product_id": product_id})
-            self._call(lambda: self._compare_and_delete(keys=[key], args=[entry]), None)
+            self._call(lambda: self._compare_and_delete([key], [str(entry)]), None)
             return MISS
 
     def _put(self, product_id: str, version: int, rank: int, value: str) -> bool:
         return self._call(lambda: self._compare_and_set(
-            keys=[product_key(product_id)], args=[version, rank, value, self._product_ttl_ms]) is not None, False)
+            [product_key(product_id)], [version, rank, value, self._product_ttl_ms]) is not None, False)
 
     def fill(self, product: Product) -> bool:
         return self._put(product.product_id, product.version, _PRODUCT, encode_product(product))
@@ -213,48 +201,49 @@ class ValkeyCache:
 
     def evict(self, product_id: str, version: Optional[int]) -> bool:
         if version is None:
-            return self._call(lambda: self._client.delete(product_key(product_id)) >= 0, False)
+            return self._call(lambda: self._valkey.execute("DEL", product_key(product_id)) is not None, False)
         return self._put(product_id, version, _EVICTION_MARK, f"{version}|{EVICTED}")
 
     def claim_fill(self, product_id: str) -> Claim:
         token = secrets.token_hex(8)
-        claimed = self._call(lambda: self._client.set(fill_claim_key(product_id), token, nx=True,
-                                                      px=settings.FILL_CLAIM_MS), UNAVAILABLE)
+        claimed = self._call(lambda: self._valkey.execute("SET", fill_claim_key(product_id), token, "NX", "PX",
+                                                          settings.FILL_CLAIM_MS), UNAVAILABLE)
         if claimed is UNAVAILABLE:
             return Claim.UNAVAILABLE
         return Claim.CLAIMED if claimed else Claim.TAKEN
 
     def release_fill(self, product_id: str) -> None:
-        self._call(lambda: self._client.delete(fill_claim_key(product_id)), None)
+        self._call(lambda: self._valkey.execute("DEL", fill_claim_key(product_id)), None)
 
     # --- list pages ----------------------------------------------------------------------------------------
     def catalog_changed(self) -> bool:
         def bump() -> bool:
-            pipe = self._client.pipeline(transaction=False)
-            pipe.incr(LIST_GENERATION_KEY)
-            pipe.set(LIST_SETTLING_KEY, "1", px=settings.LIST_SETTLE_MS)
-            pipe.execute()
+            replies = self._valkey.pipeline([("INCR", LIST_GENERATION_KEY),
+                                             ("SET", LIST_SETTLING_KEY, "1", "PX", settings.LIST_SETTLE_MS)])
+            for reply in replies:
+                if isinstance(reply, ValkeyError):
+                    raise reply
             return True
 
         return self._call(bump, False)
 
     def listing_state(self) -> Optional[ListingState]:
         def read() -> ListingState:
-            pipe = self._client.pipeline(transaction=False)
-            pipe.get(LIST_GENERATION_KEY)
-            pipe.pttl(LIST_SETTLING_KEY)
-            generation, settling = pipe.execute()
-            return ListingState(int(generation) if generation and generation.isdigit() else 0,
-                                max(int(settling), 0))
+            generation, settling = self._valkey.pipeline([("GET", LIST_GENERATION_KEY), ("PTTL", LIST_SETTLING_KEY)])
+            for reply in (generation, settling):
+                if isinstance(reply, ValkeyError):
+                    raise reply
+            return ListingState(int(generation) if isinstance(generation, str) and generation.isdigit() else 0,
+                                max(int(settling), 0) if isinstance(settling, int) else 0)
 
         return self._call(read, None)
 
     def page(self, state: ListingState, listing: Listing) -> Union[ListPage, Absent]:
-        entry = self._call(lambda: self._client.get(page_key(state.generation, listing)), UNAVAILABLE)
+        entry = self._call(lambda: self._valkey.execute("GET", page_key(state.generation, listing)), UNAVAILABLE)
         if entry is UNAVAILABLE or entry is None:
             return entry if entry is UNAVAILABLE else MISS
         try:
-            return decode_page(entry)
+            return decode_page(str(entry))
         except (ValueError, TypeError, KeyError):
             return MISS
 
@@ -262,5 +251,5 @@ class ValkeyCache:
         # Computed while a change is settling: the index it came from may not show that change yet, so keep the
         # page only until the change has settled, not for the whole TTL.
         ttl_ms = min(self._list_ttl_ms, state.settling_ms) if state.settling_ms else self._list_ttl_ms
-        self._call(lambda: self._client.set(page_key(state.generation, listing), encode_page(page), nx=True,
-                                            px=max(ttl_ms, 1)), None)
+        self._call(lambda: self._valkey.execute("SET", page_key(state.generation, listing), encode_page(page), "NX",
+                                                "PX", max(ttl_ms, 1)), None)
