@@ -13,7 +13,9 @@ from bazaar.web.platform import PlatformRoute
 PAGE = Path(__file__).with_name("docs.html")
 
 route = PlatformRoute("docs", summary="Swagger UI", tags=["platform"], content_type="text/html; charset=utf-8",
-                      headers={"Cache-Control": "public, max-age=300"}, schema={"type": "string"})
+                      headers={"Cache-Control": "public, max-age=300"},
+                      responses={200: {"description": "The Swagger UI page, self-contained",
+                                         "content": {"text/html": {"schema": {"type": "string"}}}}})
 
 
 @lru_cache(maxsize=1)

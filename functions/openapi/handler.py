@@ -14,7 +14,9 @@ from bazaar.web.platform import PlatformRoute
 DOCUMENT = Path(__file__).with_name("openapi.json")
 
 route = PlatformRoute("openapi", summary="OpenAPI 3.1 document of the whole API", tags=["platform"],
-                      headers={"Cache-Control": "public, max-age=300"}, schema={"type": "object"})
+                      headers={"Cache-Control": "public, max-age=300"},
+                      responses={200: {"description": "This document", "content": {"application/json": {
+                          "schema": {"type": "object", "required": ["openapi", "info", "paths"]}}}}})
 
 
 @lru_cache(maxsize=1)

@@ -99,6 +99,9 @@ def base_environment(stage: str, fn: Function, log_level: str = "INFO", sdk_trac
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": log_level,
         "POWERTOOLS_LOGGER_LOG_EVENT": "false",  # events carry tokens and personal data: never log them whole
+        # No pydantic plugins are used: skip their discovery (an entry-point scan of every installed package) at the
+        # first model a cold start builds.
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
         **fn.environment,
         **({TRACING_ENV: TRACING_SDK} if sdk_tracing else {}),
         # No X-Ray daemon outside AWS: tracing would only produce send errors locally.

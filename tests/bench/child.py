@@ -176,8 +176,45 @@ def _floor(spec):
             "rss_kib": _peak_rss_kib()}
 
 
+class _AwsWait:
+    """Time spent waiting on AWS (here: moto) during the first invocation: every botocore HTTP round trip. Hooked
+    in when botocore.endpoint is first imported (by the function, whenever it does), so the hook adds no import."""
+
+    def __init__(self):
+        self.ns = 0
+        self.calls = 0
+        self.active = False
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "botocore.endpoint":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        exec_module = spec.loader.exec_module
+        wait = self
+
+        def patched(module):
+            exec_module(module)
+            send = module.Endpoint._send
+
+            def timed(endpoint, request):
+                t0 = time.perf_counter_ns()
+                try:
+                    return send(endpoint, request)
+                finally:
+                    if wait.active:
+                        wait.ns += time.perf_counter_ns() - t0
+                        wait.calls += 1
+
+            module.Endpoint._send = timed
+
+        spec.loader.exec_module = patched
+        return spec
+
+
 def _cold(name, attr, spec):
     """Init (import the handler module) + the first invocation with the given event, as Lambda runs them."""
+    import importlib.util
     import json
     import os
 
@@ -185,14 +222,19 @@ def _cold(name, attr, spec):
         event = json.load(f)
     _, FakeContext = _load_events(spec.get("events_path"))
     context = FakeContext(spec.get("function_name") or "bench")
+    aws = _AwsWait()
+    if "botocore.endpoint" not in sys.modules:
+        sys.meta_path.insert(0, aws)
     t0 = _now()
     module = importlib.import_module(name)
     handler = getattr(module, attr or "handler")
     t1 = _now()
     if spec.get("trace_header"):
         os.environ["_X_AMZN_TRACE_ID"] = spec["trace_header"]  # set by Lambda per invocation (active tracing)
+    aws.active = True
     result = handler(event, context)
     done = _now()
+    aws.active = False
     expect = spec.get("expect", 200)
     if expect:
         status = int(result.get("statusCode", 0))
@@ -201,7 +243,7 @@ def _cold(name, attr, spec):
     elif result.get("batchItemFailures"):
         raise RuntimeError(f"first invocation failed items: {result}")
     return {"started_ns": _STARTED_NS, "init_ms": (t1 - t0) / 1e6, "invoke_ms": (done - t1) / 1e6,
-            "done_ns": done, "rss_kib": _peak_rss_kib(),
+            "aws_wait_ms": aws.ns / 1e6, "aws_calls": aws.calls, "done_ns": done, "rss_kib": _peak_rss_kib(),
             "loaded": [m for m in WATCH if m in sys.modules], "modules": len(sys.modules)}
 
 

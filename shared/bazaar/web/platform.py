@@ -31,14 +31,15 @@ class PlatformRoute:
     (bytes base64-encoded, which API Gateway decodes: a large page is never decoded into a Python string)."""
 
     def __init__(self, function_name: str, *, summary: str, tags: Sequence[str], content_type: str = "application/json",
-                 headers: Optional[dict[str, str]] = None, schema: Optional[dict[str, Any]] = None) -> None:
-        """``schema``: the 200 response's schema in the document (default: inferred from the view's annotation)."""
+                 headers: Optional[dict[str, str]] = None, responses: Optional[dict[int, Any]] = None) -> None:
+        """``responses``: what the document declares per status, in Powertools' shape (default: the 200 inferred
+        from the view's annotation)."""
         fn = manifest.get(function_name)
         if fn.route is None or fn.route.method != "GET" or not fn.route.public:
             raise ValueError(f"{function_name} is not a public GET route in the manifest")
         self.function_name, self.path = function_name, fn.route.path
         self.summary, self.tags = summary, list(tags)
-        self.content_type, self.headers, self.schema = content_type, dict(headers or {}), schema
+        self.content_type, self.headers, self.responses = content_type, dict(headers or {}), responses
         self._view: Optional[View] = None
         self._documented: Optional["APIGatewayHttpResolver"] = None
 
@@ -82,11 +83,7 @@ class PlatformRoute:
             from bazaar.web.http import make_app
 
             app = make_app(validation=False)
-            responses = None
-            if self.schema is not None:  # what is sent, as sent: the media type and the shape of the body
-                media_type = self.content_type.split(";", 1)[0].strip()
-                responses = {200: {"description": self.summary, "content": {media_type: {"schema": self.schema}}}}
-            app.get(self.path, summary=self.summary, tags=self.tags, responses=responses)(self._view)
+            app.get(self.path, summary=self.summary, tags=self.tags, responses=self.responses)(self._view)
             self._documented = app
         return self._documented
 
