@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cold-runs", type=int, default=7, help="cold starts per function (default 7, 0 skips)")
     p.add_argument("--cache-n", type=int, default=200, help="cached/uncached pairs per read route (0 skips)")
     p.add_argument("--cache-requests", type=int, default=500, help="requests in the reads-saved mix (default 500)")
+    p.add_argument("--compare-sdk", action="append", default=None, metavar="NAME",
+                   help="also measure NAME with in-process tracing (X-Ray SDK); default: health and get_product")
     p.add_argument("-n", "--runs", type=int, default=5, help="import-only fresh processes per function (default 5)")
     p.add_argument("--shipped-runs", type=int, default=3,
                    help="fresh processes per function with the layer as shipped, no .pyc (default 3, 0 skips)")
@@ -47,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     progress = None if a.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     res = runner.run(fns, runs=a.runs, shipped_runs=a.shipped_runs, warm_n=a.warm, breakdown=not a.no_breakdown,
                      progress=progress, stage=None if a.stage == "manifest" else a.stage, cold_runs=a.cold_runs,
-                     cache_n=a.cache_n, cache_requests=a.cache_requests)
+                     cache_n=a.cache_n, cache_requests=a.cache_requests,
+                     compare_sdk=["health", "get_product"] if a.compare_sdk is None else a.compare_sdk)
     print(report.render(res))
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps(res, indent=2) + "\n")

@@ -138,7 +138,7 @@ def results(samples: dict[str, ColdSamples], floor_key: str = FLOOR) -> dict[str
             # The floor creates a client and sends nothing; a first invocation's calls go to local moto, whose
             # latency is not DynamoDB's (a transaction deep-copies the table): also shown without that wait.
             own = paired_ratio([c - w for c, w in zip(s.cold_ms, s.aws_wait_ms)], floor.cold_ms)
-            goal = GOAL_PLATFORM if key in PLATFORM else GOAL_AWS
+            goal = GOAL_PLATFORM if key.split(" ")[0] in PLATFORM else GOAL_AWS
             row.update(ratio_to_floor=ratio, ratio_without_aws_wait=own, goal=goal,
                        meets_goal=ratio is not None and ratio <= goal)
         out["functions"][key] = row

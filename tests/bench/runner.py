@@ -20,6 +20,7 @@ SCHEMA = 2
 EVENTS_HELPERS = staging.REPO_ROOT / "tests" / "support" / "events.py"
 WARM_FUNCTION = "health"
 NOPYC = " (no-pyc layer)"
+SDK_SUFFIX = "+ X-Ray SDK"
 
 
 def _log(progress: Optional[Callable[[str], None]], msg: str) -> None:
@@ -54,12 +55,13 @@ def stage_and_size(fns: Sequence[Function], stage_root: Path) -> tuple[dict[str,
 def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_runs: int = 5, warm_n: int = 200,
         breakdown: bool = True, stage_root: Path = staging.DEFAULT_STAGE_ROOT, warmup: int = 1,
         progress: Optional[Callable[[str], None]] = None, stage: Optional[str] = None, cold_runs: int = 0,
-        cache_n: int = 0, cache_requests: int = 500) -> dict[str, Any]:
+        cache_n: int = 0, cache_requests: int = 500, compare_sdk: Sequence[str] = ()) -> dict[str, Any]:
     """Measure ``functions`` (default: the whole manifest) in the environment the ``stage`` template gives them
     (``None``: built by the same code from the manifest, without a synth).
 
     ``cold_runs``: cold starts (init + first invocation) per function against local moto/Valkey, 0 skips;
-    ``cache_n``: cached/uncached read pairs per read route, 0 skips; ``shipped_runs=0`` skips the no-bytecode
+    ``cache_n``: cached/uncached read pairs per read route, 0 skips; ``compare_sdk``: functions also measured
+    with in-process tracing (the X-Ray SDK, as a stage that opts in runs them); ``shipped_runs=0`` skips the no-bytecode
     layer pass, ``warm_n=0`` the warm-invocation micro-benchmark, ``breakdown=False`` the -X importtime pass."""
     started = time.monotonic()
     fns = list(functions if functions is not None else manifest.FUNCTIONS)
@@ -98,7 +100,7 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
             backend = backend_mod.start(stage_root / "local")
         if cold_runs and backend is not None:
             cold = _cold_starts(fns, configs, code_dirs, shared_python, home, backend, cold_runs, warmup,
-                                stage_root, progress)
+                                stage_root, progress, compare_sdk)
         if cache_n and backend is not None:
             cache = _cache_figures(fns, configs, code_dirs, shared_python, home, backend, cache_n, cache_requests,
                                    stage_root, progress)
@@ -220,7 +222,8 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
 
 def _cold_starts(fns: Sequence[Function], configs: dict[str, template.FunctionConfig], code_dirs: dict[str, Path],
                  shared_python: Path, home: Path, backend: Any, runs: int, warmup: int, stage_root: Path,
-                 progress: Optional[Callable[[str], None]]) -> dict[str, Any]:
+                 progress: Optional[Callable[[str], None]], compare_sdk: Sequence[str] = ()) -> dict[str, Any]:
+    from bazaar.settings import TRACING_ENV, TRACING_SDK
     from tests.bench.events import first_event
 
     targets = []
@@ -233,6 +236,10 @@ def _cold_starts(fns: Sequence[Function], configs: dict[str, template.FunctionCo
             (str(code_dirs[fn.name]), str(shared_python)), env,
             (lambda name: lambda run: first_event(name, backend, run))(fn.name), cfg.physical_name,
             traced=cfg.tracing == "Active"))
+    for t in [t for t in targets if t.key in compare_sdk]:  # the same function, as a stage that opts in runs it
+        targets.append(coldstart.ColdTarget(f"{t.key} {SDK_SUFFIX}", t.module, t.attr, t.paths,
+                                            {**t.env, TRACING_ENV: TRACING_SDK}, t.first_event, t.function_name,
+                                            traced=True))
     floor_env = {k: v for k, v in targets[0].env.items() if k.startswith(("AWS_", "PATH", "HOME", "LANG", "TZ"))}
     floor = coldstart.ColdTarget(coldstart.FLOOR, "boto3", "", (), floor_env, lambda run: ({}, 0), mode="floor")
     _log(progress, f"cold starts: floor + {len(targets)} function(s) x {runs} fresh processes (+{warmup} warm-up), "
