@@ -23,7 +23,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar import manifest
-from bazaar.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound, PreconditionFailed
+from bazaar.domain.errors import DomainError, Forbidden
 from bazaar.domain.identity import Actor
 from bazaar.domain.ports import InvalidPosition
 from bazaar.observability import logger, metrics, traced
@@ -32,15 +32,8 @@ from bazaar.web.audit import audit
 from bazaar.web.cursors import BadCursor
 from bazaar.web.identity import actor_of
 from bazaar.web.limits import body_size
-from bazaar.web.problems import problem, problem_result
+from bazaar.web.problems import STATUS_OF, problem, problem_result
 
-STATUS_OF: dict[type[DomainError], int] = {
-    NotFound: 404,
-    Forbidden: 403,
-    Conflict: 409,
-    PreconditionFailed: 412,
-    InvalidRequest: 422,
-}
 _BAD_REQUEST_LOCATIONS = ("query", "header", "path", "cookie")
 
 

@@ -6,10 +6,21 @@ import json
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Optional
 
+from bazaar.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound, PreconditionFailed
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
 
 PROBLEM_JSON = "application/problem+json"
+
+# The status of each domain failure, for every route (the resolver's and the lean read routes').
+STATUS_OF: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    InvalidRequest: 422,
+}
 
 
 def problem_body(status: int, detail: str, *, title: Optional[str] = None,
