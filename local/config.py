@@ -28,6 +28,8 @@ MAX_WORKERS_ENV = "BAZAAR_LOCAL_MAX_WORKERS"
 # one function's CACHE_URL pointed at a proxy the test can pause. Unset in normal use.
 FUNCTION_ENV_ENV = "BAZAAR_LOCAL_FUNCTION_ENV"
 DEFAULT_MAX_WORKERS = 4  # execution environments per function (AWS: up to the account's concurrency)
+CONCURRENCY_ENV = "BAZAAR_LOCAL_CONCURRENCY"
+DEFAULT_CONCURRENCY = 1000  # Lambda's default account concurrency per Region: invokes in flight beyond it throttle
 SHUTDOWN_BUDGET_S = 5.0  # contract §1
 
 

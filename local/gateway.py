@@ -50,6 +50,8 @@ class Gateway:
                 return apigw.json_response(*apigw.UNAUTHORIZED, rid), fn.name, ""
         event = apigw.build_event(req, route.key, match.path_parameters, claims)
         result = self.runtime.invoke(fn.name, event)
+        if result.throttled:  # Lambda refused the invoke: HTTP APIs answer their generic 500 (docs/local.md)
+            return apigw.json_response(*apigw.INTERNAL_ERROR, rid), fn.name, "throttled"
         temperature = "cold" if result.cold else "warm"
         if not result.ok:  # unhandled error, timeout, crash: API Gateway's generic 500
             return apigw.json_response(*apigw.INTERNAL_ERROR, rid), fn.name, temperature + " " + result.error_type
@@ -162,7 +164,12 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # http.server answers a method without a do_<METHOD> with its own 501 HTML page. Every method, TRACE and
+        # custom verbs included, goes through routing instead: no route has it, so it gets the HTTP API's 404.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
 
 class GatewayServer(ThreadingHTTPServer):

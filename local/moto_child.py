@@ -1,8 +1,9 @@
 """Entry point of the moto child process: ``python -m local.moto_child --ready-fd N``.
 
-One moto server (all services, one endpoint) on a kernel-chosen loopback port. The port is written to the
-ready fd once the server listens, so the parent never races for a port. The process exits on SIGTERM, or when
-its parent disappears (backup for PR_SET_PDEATHSIG).
+One moto server (all services, one endpoint) on a kernel-chosen loopback port, with the fixes of
+``local/moto_patches.py`` and the control routes and maintenance of ``local/moto_control.py``. The port is written
+to the ready fd once the server listens, so the parent never races for a port. The process exits on SIGTERM, or
+when its parent disappears (backup for PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 
 
@@ -28,17 +30,20 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGINT, lambda *_: os._exit(0))
 
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
-    from local.moto_patches import bound_stream_iterators, make_transactions_atomic
+    from local import moto_control, moto_patches
 
-    make_transactions_atomic()
-    bound_stream_iterators()
+    moto_patches.apply()
+    consumers = moto_control.StreamConsumers()
+    app = moto_control.control_app(
+        DomainDispatcherApplication(moto_patches.without_debug(create_backend_app)), consumers)
+    server = make_server(args.host, 0, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
+    moto_control.start_maintenance(consumers)
 
-    server = ThreadedMotoServer(ip_address=args.host, port=0, verbose=False)
-    server.start()
-    _, port = server.get_host_and_port()
-    os.write(args.ready_fd, f"{port}\n".encode())
+    os.write(args.ready_fd, f"{server.server_port}\n".encode())
     os.close(args.ready_fd)
     while True:  # the server runs in a daemon thread; the main thread only watches the parent
         time.sleep(0.5)

@@ -2,7 +2,11 @@
 
 - An environment is a ``lambda_bootstrap.py`` process, started on the first invoke (cold) and reused (warm).
   Concurrent invokes of one function get more environments, up to ``max_workers``; beyond that, invokes wait
-  for a free one (AWS would throttle at the concurrency limit instead).
+  for a free one. AWS would have started more environments, so the wait is local only: it is not charged
+  against the function's timeout, which starts when the event reaches an environment (init has its own limit).
+- Concurrency: every invoke in flight (running or waiting for an environment) counts against the account's
+  concurrency, ``concurrency_limit`` (AWS's default is 1,000 per Region, shared by unreserved functions). An
+  invoke beyond it is throttled at once: ``TooManyRequestsException``, as Lambda answers a synchronous invoke.
 - Environment variables: OS basics, Lambda's reserved variables, ``base_environment`` and exactly the
   function's grant variables.
 - Timeouts kill the environment (as on AWS: the next invoke is cold); an unhandled exception does not.
@@ -30,11 +34,14 @@ from bazaar.manifest import Function
 from bazaar.resources import base_environment
 from bazaar.runtime import LAMBDA_PYTHON_VERSION
 from local import SHARED_DIR
-from local.config import DUMMY_CREDENTIALS, FUNCTIONS_DIR, REGION, STAGE, function_arn, physical_function_name
+from local.config import (DEFAULT_CONCURRENCY, DUMMY_CREDENTIALS, FUNCTIONS_DIR, REGION, STAGE, function_arn,
+                          physical_function_name)
 from local.procs import signal_group, stop_all
 
 BOOTSTRAP = Path(__file__).resolve().parent / "lambda_bootstrap.py"
 INIT_TIMEOUT_S = 10.0  # Lambda's init phase limit
+THROTTLED = {"errorType": "TooManyRequestsException", "errorMessage": "Rate Exceeded.",
+             "Reason": "ConcurrentInvocationLimitExceeded"}
 _HEADER = struct.Struct(">I")
 
 
@@ -60,6 +67,11 @@ class InvokeResult:
     @property
     def error_type(self) -> str:
         return (self.error or {}).get("errorType", "")
+
+    @property
+    def throttled(self) -> bool:
+        """Refused by Lambda before any environment saw the event."""
+        return self.error_type == THROTTLED["errorType"]
 
 
 def worker_environment(fn: Function, grant_env: dict[str, str], endpoint_url: str, code_dir: Path) -> dict[str, str]:
@@ -256,12 +268,15 @@ class _Pool:
 class LambdaRuntime:
     def __init__(self, functions: Iterable[Function], grant_env: Callable[[Function], dict[str, str]],
                  endpoint_url: str, code_root: Path, logs_dir: Path, max_workers: int = 4,
-                 functions_dir: Path = FUNCTIONS_DIR) -> None:
+                 functions_dir: Path = FUNCTIONS_DIR, concurrency_limit: int = DEFAULT_CONCURRENCY) -> None:
         self._pools = {fn.name: _Pool(fn) for fn in functions}
         self._grant_env = grant_env
         self._endpoint_url = endpoint_url
         self._code_root, self._logs_dir, self._functions_dir = code_root, logs_dir, functions_dir
         self.max_workers = max_workers
+        self.concurrency_limit = concurrency_limit
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
         self._closed = False
         self._retired: list[subprocess.Popen] = []
         self._retired_lock = threading.Lock()  # appended by request threads, pruned by the watcher thread
@@ -329,9 +344,26 @@ class LambdaRuntime:
                 self._retired.append(worker.proc)
 
     # --- invoke --------------------------------------------------------------------------------------------
+    @property
+    def in_flight(self) -> int:
+        """Invokes running or waiting for an environment, across all functions."""
+        return self._in_flight
+
     def invoke(self, name: str, event: dict[str, Any], trace_id: Optional[str] = None) -> InvokeResult:
+        """Run one event synchronously. Throttled (``result.throttled``) beyond the concurrency limit."""
         pool = self._pools[name]
         request_id = str(uuid.uuid4())
+        with self._in_flight_lock:
+            if self._in_flight >= self.concurrency_limit:
+                return InvokeResult(False, error=dict(THROTTLED), request_id=request_id)
+            self._in_flight += 1
+        try:
+            return self._invoke(pool, event, request_id, trace_id)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+
+    def _invoke(self, pool: _Pool, event: dict[str, Any], request_id: str, trace_id: Optional[str]) -> InvokeResult:
         trace_id = trace_id or f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0"
         t0 = time.monotonic()
         worker, cold = self._acquire(pool)

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from local.config import (DEFAULT_MAX_WORKERS, FUNCTION_ENV_ENV, FUNCTIONS_DIR, MAX_WORKERS_ENV, REGION,
-                          RETRY_VISIBILITY_ENV, SHARED_DIR, Paths, function_env_overrides)
+from local.config import (CONCURRENCY_ENV, DEFAULT_CONCURRENCY, DEFAULT_MAX_WORKERS, FUNCTION_ENV_ENV, FUNCTIONS_DIR,
+                          MAX_WORKERS_ENV, REGION, RETRY_VISIBILITY_ENV, SHARED_DIR, Paths, function_env_overrides)
 
 
 class _Shutdown(BaseException):
@@ -98,7 +98,7 @@ def run(port: int) -> int:
         from local.authorizer import JwtAuthorizer, http_jwks_fetcher
         from local.runtime import LambdaRuntime
         from local.sqs_poller import SqsPoller
-        from local.stream_poller import StreamPoller
+        from local.stream_poller import CheckpointReporter, StreamPoller
         from local.watcher import CodeWatcher
 
         moto = pending_moto.wait()
@@ -121,8 +121,9 @@ def run(port: int) -> int:
         def function_env(fn: Any) -> dict[str, str]:
             return {**prov.function_grant_env(fn), **overrides.get(fn.name, {})}
 
+        concurrency = int(os.environ.get(CONCURRENCY_ENV) or DEFAULT_CONCURRENCY)
         runtime = LambdaRuntime(manifest.FUNCTIONS, function_env, moto.url, paths.code, paths.logs,
-                                max_workers=max_workers)
+                                max_workers=max_workers, concurrency_limit=concurrency)
         jwks_url = f"{moto.url}/{prov.user_pool_id}/.well-known/jwks.json"  # moto's host, not the iss host
         authorizer = JwtAuthorizer(prov.issuer, [prov.user_pool_client_id], http_jwks_fetcher(jwks_url))
         gateway = gw.Gateway(gw.build_router(list(manifest.FUNCTIONS)), authorizer, runtime, port, say=log)
@@ -134,9 +135,11 @@ def run(port: int) -> int:
         for fn in manifest.queue_consumers():
             threads.append(SqsPoller(fn, prov.queues[fn.name], provision.client("sqs", moto.url), runtime, stop,
                                      log, retry_visibility))
+        reporter = CheckpointReporter(moto.url)  # moto keeps a stream record until every consumer has passed it
+        reporter.register(prov.stream_arn, [fn.name for fn in manifest.stream_consumers()])
         for fn in manifest.stream_consumers():
             threads.append(StreamPoller(fn, prov.stream_arn, provision.client("dynamodbstreams", moto.url),
-                                        sqs, prov.dlqs[fn.name], runtime, stop, log))
+                                        sqs, prov.dlqs[fn.name], runtime, stop, log, reporter))
         threads.append(CodeWatcher(runtime, list(manifest.FUNCTIONS), FUNCTIONS_DIR, SHARED_DIR, stop, log))
         for t in threads:
             t.start()

@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
+import urllib.request
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
@@ -27,6 +29,28 @@ from local.runtime import InvokeResult, LambdaRuntime
 
 POLL_INTERVAL_S = 0.25
 MAX_RECORDS_PER_READ = 1000
+REPORT_INTERVAL_S = 1.0
+THROTTLE_PAUSE_S = 0.5
+
+
+class CheckpointReporter:
+    """Tells the local moto server which stream consumers exist and how far each has got (its control routes)."""
+
+    def __init__(self, moto_url: str, timeout_s: float = 2.0) -> None:
+        self._base, self._timeout = moto_url.rstrip("/") + "/_bazaar/streams/", timeout_s
+
+    def _post(self, route: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(self._base + route, data=json.dumps(body).encode(), method="POST",
+                                         headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=self._timeout) as response:
+            response.read()
+
+    def register(self, stream_arn: str, consumers: list[str]) -> None:
+        """Before any consumer polls: records are kept until every one of them has passed them."""
+        self._post("consumers", {"stream_arn": stream_arn, "consumers": consumers})
+
+    def report(self, stream_arn: str, consumer: str, sequence_number: str) -> None:
+        self._post("checkpoint", {"stream_arn": stream_arn, "consumer": consumer, "sequence_number": sequence_number})
 
 
 def _plain(value: Any) -> Any:
@@ -64,6 +88,10 @@ def lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, A
         "awsRegion": REGION,  # moto hard-codes us-east-1
         "dynamodb": ddb,
         "eventSourceARN": stream_arn,
+        # TTL deletions carry the DynamoDB service as their identity (camelCase in Lambda's event)
+        **({"userIdentity": {"type": record["userIdentity"].get("Type"),
+                             "principalId": record["userIdentity"].get("PrincipalId")}}
+           if "userIdentity" in record else {}),
     }
 
 
@@ -85,7 +113,8 @@ def first_failed_index(result: InvokeResult, batch: list[dict[str, Any]]) -> Opt
 
 class StreamPoller(threading.Thread):
     def __init__(self, fn: Function, stream_arn: str, streams: Any, sqs: Any, dlq: Queue, runtime: LambdaRuntime,
-                 stop: threading.Event, log: Callable[[str], None]) -> None:
+                 stop: threading.Event, log: Callable[[str], None],
+                 reporter: Optional[CheckpointReporter] = None) -> None:
         super().__init__(name=f"stream-{fn.name}", daemon=True)
         assert fn.stream is not None
         self.fn, self.source = fn, fn.stream
@@ -94,6 +123,9 @@ class StreamPoller(threading.Thread):
         self.checkpoint: Optional[str] = None  # last sequence number fully handled
         self._shard_id: Optional[str] = None
         self._positioned = self.source.starting_position == "TRIM_HORIZON"
+        self._reporter = reporter
+        self._reported: Optional[str] = None
+        self._reported_at = 0.0
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -106,15 +138,39 @@ class StreamPoller(threading.Thread):
                     continue
                 if records:
                     self._handle_page(records)
+                    self._report_checkpoint(caught_up=False)
                     continue  # more may be waiting: read again at once
+                self._report_checkpoint(caught_up=True)
             except Exception as exc:
                 if self._stop_event.is_set():
                     return
                 self._shard_id = None  # re-describe next time
+                response = getattr(exc, "response", None)
+                code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+                if code == "TrimmedDataAccessException":
+                    self._log(f"stream {self.fn.name}: records after {self.checkpoint} are past the stream's "
+                              f"retention and lost; restarting at the oldest record")
+                    self.checkpoint = None
+                    continue
                 self._log(f"stream {self.fn.name}: poll error {type(exc).__name__}: {exc}")
                 self._stop_event.wait(1.0)
                 continue
             self._stop_event.wait(POLL_INTERVAL_S)
+
+    def _report_checkpoint(self, caught_up: bool) -> None:
+        """At once when caught up, else at most every ``REPORT_INTERVAL_S``; a failed report is retried later."""
+        if self._reporter is None or self.checkpoint is None or self.checkpoint == self._reported:
+            return
+        now = time.monotonic()
+        if not caught_up and now - self._reported_at < REPORT_INTERVAL_S:
+            return
+        self._reported_at = now
+        try:
+            self._reporter.report(self.stream_arn, self.fn.name, self.checkpoint)
+        except OSError as exc:
+            self._log(f"stream {self.fn.name}: checkpoint report failed: {exc}")
+            return
+        self._reported = self.checkpoint
 
     def _read(self) -> list[dict[str, Any]]:
         if self._shard_id is None:
@@ -151,6 +207,9 @@ class StreamPoller(threading.Thread):
             result = self.runtime.invoke(self.fn.name, {"Records": batch})
             if not result.ok and self._stop_event.is_set():
                 return  # cut short by shutdown: not checkpointed, so nothing is lost
+            if result.throttled:  # the event source mapping retries throttles; they use up no attempt
+                self._stop_event.wait(THROTTLE_PAUSE_S)
+                continue
             invokes += 1
             failed_at = first_failed_index(result, batch)
             note = ("cold" if result.cold else "warm") + (f" {result.error_type}" if not result.ok else "")

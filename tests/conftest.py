@@ -27,9 +27,9 @@ def moto_url() -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from moto.server import ThreadedMotoServer
 
-    from local.moto_patches import make_transactions_atomic
+    from local import moto_patches
 
-    make_transactions_atomic()  # DynamoDB's transaction isolation, as the local stack's moto has it
+    moto_patches.apply()  # the local stack's moto: DynamoDB's isolation, writes and queries that cost what they touch
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     url = "http://%s:%d" % server.get_host_and_port()

@@ -42,8 +42,9 @@ def handler(event, context):
     "slow": """
 import os, time
 def handler(event, context):
+    remaining = context.get_remaining_time_in_millis()
     time.sleep(event["sleep"])
-    return {"pid": os.getpid()}
+    return {"pid": os.getpid(), "remaining_at_start": remaining}
 """,
     "exiter": """
 import sys
@@ -192,6 +193,52 @@ def test_concurrent_invokes_get_more_environments_up_to_the_cap(runtime):
     pids = {r.payload["pid"] for r in results}
     assert len(pids) == 2  # max_workers=2: the third waited for a free environment
     assert 1.1 < elapsed < 4
+
+
+def test_waiting_for_an_environment_is_not_charged_against_the_timeout(runtime):
+    """slow has a 1 s timeout and 2 environments: the third of three 0.7 s invokes waits ~0.7 s, then runs 0.7 s."""
+    runtime.invoke("slow", {"sleep": 0})
+    results = []
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=lambda: results.append((runtime.invoke("slow", {"sleep": 0.7}),
+                                                               time.monotonic() - t0))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.ok for r, _ in results), [r.error for r, _ in results]
+    (last, elapsed), = [(r, s) for r, s in results if s == max(s for _, s in results)]
+    assert elapsed > 1.3  # it waited, and the wait plus the run exceed the timeout
+    assert last.payload["remaining_at_start"] > 900  # the clock started when the event reached an environment
+    assert runtime.in_flight == 0
+
+
+def test_invokes_beyond_the_concurrency_limit_are_throttled(functions_dir, tmp_path):
+    rt = LambdaRuntime([_fn("slow", timeout_s=3)], lambda fn: {}, "http://127.0.0.1:1", tmp_path / "code",
+                       tmp_path / "logs", max_workers=1, functions_dir=functions_dir, concurrency_limit=2)
+    try:
+        rt.invoke("slow", {"sleep": 0})
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(rt.invoke("slow", {"sleep": 0.5})))
+                   for _ in range(2)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 5
+        while rt.in_flight < 2 and time.monotonic() < deadline:  # one running, one waiting for the environment
+            time.sleep(0.01)
+        t0 = time.monotonic()
+        throttled = rt.invoke("slow", {"sleep": 0})
+        assert time.monotonic() - t0 < 0.2  # refused at once, not queued
+        for t in threads:
+            t.join()
+        assert throttled.throttled and not throttled.ok
+        assert throttled.error == {"errorType": "TooManyRequestsException", "errorMessage": "Rate Exceeded.",
+                                   "Reason": "ConcurrentInvocationLimitExceeded"}
+        assert all(r.ok and not r.throttled for r in results)
+        assert rt.in_flight == 0
+        assert rt.invoke("slow", {"sleep": 0}).ok  # the limit frees up as invokes finish
+    finally:
+        rt.shutdown(grace_s=0.5)
 
 
 def test_code_change_is_picked_up_after_recycle(runtime, functions_dir):
