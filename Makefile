@@ -9,9 +9,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: bootstrap run test test-fast bench soak scaling synth layer token clean help
+.PHONY: bootstrap run test test-fast bench load soak scaling synth layer token clean help
 help:
-	@echo "make run | make test | make bench | make soak | make scaling | make synth STAGE=dev | make token USER=<name> | make layer | make clean"
+	@echo "make run | make test | make bench | make load | make soak | make scaling | make synth STAGE=dev | make token USER=<name> | make layer | make clean"
 
 $(VENV)/.installed: requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ synth: bootstrap layer
 
 bench: bootstrap layer
 	$(PY) -m tests.bench
+
+# The soak's workload through a fresh local stack for at most 60 s: LOAD_ARGS="--seconds 30 --users 8" (tests/load/load.py)
+load: $(VENV)/.installed
+	$(PY) -m tests.load.load $(LOAD_ARGS)
 
 # Load through a fresh local stack: SOAK_ARGS="--minutes 30 --users 32" (see tests/load/soak.py)
 soak: $(VENV)/.installed

@@ -40,24 +40,26 @@ def comparable(r: dict[str, Any]) -> tuple[int, Any]:
     return int(r["statusCode"]), body
 
 
-@pytest.mark.parametrize("query", GOOD_AND_BAD_QUERIES)
-def test_list_answers_as_the_documented_route(api: Api, query: str) -> None:
-    api.new_product()
-    lean, documented = both("list_products", http_event("GET", "/products", query=query))
-    assert comparable(lean) == comparable(documented)
+def test_list_answers_as_the_documented_route(api: Api) -> None:
+    for _ in range(3):
+        api.new_product()
+    for query in GOOD_AND_BAD_QUERIES:
+        lean, documented = both("list_products", http_event("GET", "/products", query=query))
+        assert comparable(lean) == comparable(documented), query
 
 
-@pytest.mark.parametrize("if_none_match", IF_NONE_MATCH)
-@pytest.mark.parametrize("which", ["existing", "unknown", "malformed"])
-def test_get_answers_as_the_documented_route(api: Api, which: str, if_none_match: str | None) -> None:
-    pid = {"existing": api.new_product()["product_id"], "unknown": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
-           "malformed": "not-an-id!"}[which]
-    headers = {"If-None-Match": if_none_match} if if_none_match is not None else None
-    event = Api.item_event("GET", pid, headers=headers)
-    lean, documented = both("get_product", event)
-    assert comparable(lean) == comparable(documented)
-    assert {k: v for k, v in lean["headers"].items() if k != "X-Cache"} == \
-        {k: v for k, v in documented["headers"].items() if k != "X-Cache"}
+def test_get_answers_as_the_documented_route(api: Api) -> None:
+    product = api.new_product()
+    etag = api.get(product["product_id"]).headers["etag"]
+    for which, pid in (("existing", product["product_id"]), ("unknown", "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+                       ("malformed", "not-an-id!")):
+        for if_none_match in [*IF_NONE_MATCH, etag, f"W/{etag}"]:
+            headers = {"If-None-Match": if_none_match} if if_none_match is not None else None
+            lean, documented = both("get_product", Api.item_event("GET", pid, headers=headers))
+            case = (which, if_none_match and if_none_match[:40])
+            assert comparable(lean) == comparable(documented), case
+            assert {k: v for k, v in lean["headers"].items() if k != "X-Cache"} == \
+                {k: v for k, v in documented["headers"].items() if k != "X-Cache"}, case
 
 
 def test_bodies_have_the_documented_shape(api: Api) -> None:
