@@ -55,11 +55,13 @@ def stage_and_size(fns: Sequence[Function], stage_root: Path) -> tuple[dict[str,
 def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_runs: int = 5, warm_n: int = 200,
         breakdown: bool = True, stage_root: Path = staging.DEFAULT_STAGE_ROOT, warmup: int = 1,
         progress: Optional[Callable[[str], None]] = None, stage: Optional[str] = None, cold_runs: int = 0,
-        cache_n: int = 0, cache_requests: int = 500, compare_sdk: Sequence[str] = ()) -> dict[str, Any]:
+        cache_n: int = 0, cache_requests: int = 500, compare_sdk: Sequence[str] = (),
+        catalog: int = 30) -> dict[str, Any]:
     """Measure ``functions`` (default: the whole manifest) in the environment the ``stage`` template gives them
     (``None``: built by the same code from the manifest, without a synth).
 
     ``cold_runs``: cold starts (init + first invocation) per function against local moto/Valkey, 0 skips;
+    ``catalog``: products seeded for them (more than a page, so a list's first page signs a cursor);
     ``cache_n``: cached/uncached read pairs per read route, 0 skips; ``compare_sdk``: functions also measured
     with in-process tracing (the X-Ray SDK, as a stage that opts in runs them); ``shipped_runs=0`` skips the no-bytecode
     layer pass, ``warm_n=0`` the warm-invocation micro-benchmark, ``breakdown=False`` the -X importtime pass."""
@@ -97,7 +99,7 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
             _log(progress, "backend: moto + Valkey, provisioned from the manifest, catalog seeded")
             from tests.bench import backend as backend_mod
 
-            backend = backend_mod.start(stage_root / "local")
+            backend = backend_mod.start(stage_root / "local", products=catalog)
         if cold_runs and backend is not None:
             cold = _cold_starts(fns, configs, code_dirs, shared_python, home, backend, cold_runs, warmup,
                                 stage_root, progress, compare_sdk)

@@ -82,7 +82,7 @@ def test_importtime_breakdown_parses_direct_imports():
 def test_cold_starts_and_cache_figures_for_a_read_route(tmp_path):
     """Init + first invocation against local moto/Valkey, the floor beside it, and the cache figures."""
     res = runner.run([manifest.get("get_product")], runs=1, shipped_runs=0, warm_n=0, breakdown=False, warmup=0,
-                     stage_root=tmp_path, cold_runs=1, cache_n=5, cache_requests=40)
+                     stage_root=tmp_path, cold_runs=1, cache_n=5, cache_requests=40, catalog=6)
     cold = res["cold_start"]
     assert "error" not in cold["floor"], cold["floor"]
     row = cold["functions"]["get_product"]

@@ -303,6 +303,7 @@ class Outcome:
 
 CACHE_USERS = ("get_product", "list_products", "update_product", BACKSTOP)
 CONTROL_S = 2.0  # the same load with every read uncached, before the kill
+MIN_SAMPLES = 20  # requests of a route in each phase for its percentiles to be judged
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -433,7 +434,9 @@ def test_valkey_killed_under_load_then_restarted(faults: FaultStack) -> None:
     assert all(o.status < 400 for o in done), [(o.route, o.status) for o in done if o.status >= 400]
     assert recovered, (opened, closed)
     assert any(o.cache == "HIT" for o in done if o.started > restarted_at)
-    for r in routes:
+    judged = [r for r in routes if min(len(control[r]), len(faulted[r])) >= MIN_SAMPLES]
+    assert "GET /products/{id}" in judged, FIGURES["valkey_killed_under_load"]
+    for r in judged:  # a percentile of a handful of requests is one request: reported above, not judged
         for q in (0.5, 0.9):
             assert quantile(faulted[r], q) <= SOCKET_TIMEOUT_S + quantile(control[r], q), (r, q, FIGURES[
                 "valkey_killed_under_load"])
