@@ -1,23 +1,15 @@
 """The AWS side of a first invocation, locally: moto (one process, every API) and Valkey, provisioned from the
-manifest exactly as the local stack provisions them (``local.provision``), plus a catalog to read.
-
-moto's request recorder counts DynamoDB reads (``dynamodb_reads``): what the table really served, not a mock.
-"""
+manifest exactly as the local stack provisions them (``local.provision``), plus a catalog to read."""
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from bazaar.manifest import Function
 
-READ_OPERATIONS = ("GetItem", "Query", "BatchGetItem", "Scan")
 SELLER_SUB = "bench-seller"
 
 
@@ -28,7 +20,6 @@ class Backend:
     cache_url: str
     region: str
     provisioned: Any  # local.provision.Provisioned
-    recording: Path
     products: list[str] = field(default_factory=list)  # newest first
     _procs: list[Any] = field(default_factory=list)
 
@@ -39,34 +30,6 @@ class Backend:
         import redis
 
         return redis.Redis.from_url(self.cache_url, decode_responses=True)
-
-    # --- moto's recorder -------------------------------------------------------------------------------------
-    def _recorder(self, action: str, method: str = "POST") -> bytes:
-        req = urllib.request.Request(f"{self.endpoint_url}/moto-api/recorder/{action}", method=method,
-                                     data=b"" if method == "POST" else None)
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.read()
-
-    @contextmanager
-    def recording_requests(self) -> Iterator["Backend"]:
-        self._recorder("reset-recording")
-        self._recorder("start-recording")
-        try:
-            yield self
-        finally:
-            self._recorder("stop-recording")
-
-    def dynamodb_reads(self) -> dict[str, int]:
-        """DynamoDB read requests moto served since the recording started, by operation."""
-        counts: dict[str, int] = {}
-        for line in self._recorder("download-recording", "GET").decode().splitlines():
-            if not line.strip():
-                continue
-            target = json.loads(line)["headers"].get("X-Amz-Target", "")
-            service, _, operation = target.partition(".")
-            if service.startswith("DynamoDB_") and operation in READ_OPERATIONS:
-                counts[operation] = counts.get(operation, 0) + 1
-        return counts
 
     def stop(self) -> None:
         from local.procs import stop_all
@@ -82,23 +45,14 @@ def start(root: Path, products: int = 30) -> Backend:
     paths = Paths(root.resolve())
     for d in (paths.root, paths.services):
         d.mkdir(parents=True, exist_ok=True)
-    recording = paths.services / "moto-recording.jsonl"
-    previous = os.environ.get("MOTO_RECORDER_FILEPATH")
-    os.environ["MOTO_RECORDER_FILEPATH"] = str(recording)  # inherited by the moto process only
-    try:
-        pending = services.start_moto(paths)
-    finally:
-        if previous is None:
-            os.environ.pop("MOTO_RECORDER_FILEPATH", None)
-        else:
-            os.environ["MOTO_RECORDER_FILEPATH"] = previous
+    pending = services.start_moto(paths)
     valkey = services.start_valkey(paths)
     procs = [pending.proc, valkey.proc]
     try:
         moto = pending.wait()
         services.wait_valkey(valkey)
         prov = provision.provision(moto.url, valkey.url)
-        backend = Backend(root, moto.url, valkey.url, REGION, prov, recording, _procs=procs)
+        backend = Backend(root, moto.url, valkey.url, REGION, prov, _procs=procs)
         backend.products = seed(backend, products)
     except BaseException:
         from local.procs import stop_all
@@ -131,15 +85,3 @@ def seed(backend: Backend, count: int) -> list[str]:
 def new_products(backend: Backend, count: int) -> list[str]:
     """More products (e.g. one per DELETE measured)."""
     return seed(backend, count)
-
-
-def decode_body(entry: dict[str, Any]) -> str:
-    body = entry.get("body") or ""
-    return base64.b64decode(body).decode() if entry.get("body_encoded") else body
-
-
-def table_item_count(backend: Backend) -> Optional[int]:
-    import boto3
-
-    ddb = boto3.client("dynamodb", endpoint_url=backend.endpoint_url, region_name=backend.region)
-    return ddb.describe_table(TableName=backend.provisioned.table_name)["Table"].get("ItemCount")

@@ -9,15 +9,15 @@
 from __future__ import annotations
 
 import json
+import os
 import random
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Optional
 
 from bazaar.adapters.cache import LIST_GENERATION_KEY, product_key
 from tests.bench.backend import SELLER_SUB, Backend
-from tests.bench.measure import CHILD_TIMEOUT_S, ChildFailed, _parse, _python_cmd
+from tests.bench.measure import CHILD_TIMEOUT_S, _python_cmd, run_child
 from tests.support.events import http_event
 
 ZIPF_S = 1.1
@@ -58,13 +58,8 @@ def run(module: str, paths: tuple[str, ...], env: dict[str, str], events: list[d
     scratch.mkdir(parents=True, exist_ok=True)
     spec_path = scratch.resolve() / f"cache-{module}.json"
     spec_path.write_text(json.dumps(spec))
-    cmd = _python_cmd(python) + ["cache", module, "handler", ":".join(paths), str(spec_path)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S * 3,
-                          stdin=subprocess.DEVNULL, cwd=paths[0])
-    try:
-        report = _parse(proc.stdout)
-    except ChildFailed:
-        raise ChildFailed(f"cache {module}: exit {proc.returncode}: {proc.stderr.strip()[-1500:]}") from None
+    cmd = _python_cmd(python) + ["cache", module, "handler", os.pathsep.join(paths), str(spec_path)]
+    report, _ = run_child(cmd, env, paths[0], f"cache {module}", timeout_s=CHILD_TIMEOUT_S * 3)
     if "error" in report:
         return report
     return summarize(report)

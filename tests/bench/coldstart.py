@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from tests.bench.measure import CHILD_TIMEOUT_S, ChildFailed, _parse, _python_cmd, paired_ratio, summary
+from tests.bench.measure import ChildFailed, _python_cmd, paired_ratio, run_child, summary
 
 FLOOR = "(floor: boto3 + DynamoDB client)"
 # The goals (issue "cold starts halved"): functions that call AWS within 1.3x the floor; the platform routes within
@@ -79,13 +79,10 @@ def run_once(target: ColdTarget, run: int, scratch: Path, events_path: str,
     cmd = _python_cmd(python) + [target.mode, target.module, target.attr, os.pathsep.join(target.paths),
                                  json.dumps(spec)]
     spawned = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-    proc = subprocess.run(cmd, env=target.env, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S,
-                          stdin=subprocess.DEVNULL, cwd=target.paths[0] if target.paths else None)
-    event_path.unlink(missing_ok=True)
     try:
-        report = _parse(proc.stdout)
-    except ChildFailed:
-        raise ChildFailed(f"{target.key}: exit {proc.returncode}: {proc.stderr.strip()[-1500:]}") from None
+        report, _ = run_child(cmd, target.env, target.paths[0] if target.paths else None, target.key)
+    finally:
+        event_path.unlink(missing_ok=True)
     if "error" in report:
         raise ChildFailed(f"{target.key}: {report['error']}\n{report.get('traceback', '')}")
     report["startup_ms"] = (report["started_ns"] - spawned) / 1e6

@@ -1,4 +1,5 @@
-"""Public read routes (``GET /products``, ``GET /products/{id}``) without the Powertools resolver at run time.
+"""Public read routes (``GET /products``, ``GET /products/{id}``) without the Powertools resolver at run time
+(``bazaar.web.lean``).
 
 The resolver and its request validation (pydantic, the OpenAPI parameter machinery) are most of a read function's
 cold start: ``make bench`` measured them at more than the whole floor (boto3 and a DynamoDB client). These routes
@@ -20,16 +21,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional, Sequence
 from urllib.parse import parse_qsl
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from bazaar import manifest
 from bazaar.domain.errors import DomainError
 from bazaar.domain.ports import InvalidPosition
-from bazaar.observability import logger, metrics, traced
-from bazaar.settings import MAX_BODY_BYTES
 from bazaar.web.cursors import BadCursor
-from bazaar.web.limits import body_size
+from bazaar.web.lean import LeanRoute
 from bazaar.web.problems import STATUS_OF, problem_result
 
 if TYPE_CHECKING:
@@ -129,25 +124,15 @@ def result(status: int, body: Any = None, headers: Optional[dict[str, str]] = No
     return out
 
 
-class ReadRoute:
+class ReadRoute(LeanRoute):
     """One public GET route of the manifest, served by ``view(**params)`` returning a ``result(...)``."""
 
     def __init__(self, function_name: str, *, params: Sequence[Param], summary: str, tags: Sequence[str],
                  responses: Optional[dict[int, Any]] = None,
                  returns: Optional[Callable[[], Any]] = None) -> None:
         """``returns``: the view's response type for the document (imported only when the document is built)."""
-        fn = manifest.get(function_name)
-        if fn.route is None or fn.route.method != "GET" or not fn.route.public:
-            raise ValueError(f"{function_name} is not a public GET route in the manifest")
-        self.function_name, self.path = function_name, fn.route.path
-        self.params, self.summary, self.tags = tuple(params), summary, list(tags)
-        self.responses, self.returns = responses, returns
-        self._view: Optional[Callable[..., dict[str, Any]]] = None
-        self._documented: Optional["APIGatewayHttpResolver"] = None
-
-    def __call__(self, view: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-        self._view = view
-        return view
+        super().__init__(function_name, summary=summary, tags=tags, responses=responses)
+        self.params, self.returns = tuple(params), returns
 
     def _respond(self, event: Mapping[str, Any]) -> dict[str, Any]:
         assert self._view is not None, "no view registered"
@@ -168,58 +153,26 @@ class ReadRoute:
             return problem_result(400, "malformed cursor" if isinstance(exc, InvalidPosition) else str(exc),
                                   title="Bad Request")
 
-    @property
-    def handler(self) -> Callable[[dict, LambdaContext], dict]:
-        @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-        @traced
-        @metrics.log_metrics
-        def handler(event: dict, context: LambdaContext) -> dict:
-            if body_size(event) > MAX_BODY_BYTES:
-                return problem_result(413, f"request body exceeds {MAX_BODY_BYTES} bytes")
-            try:
-                return self._respond(event)
-            except Exception:  # our failure, never the client's: still problem+json
-                logger.exception("unhandled error")
-                metrics.add_metric(name="ServerErrors", unit="Count", value=1)
-                return problem_result(500, "internal error")
+    def _declare(self, app: "APIGatewayHttpResolver", view: Callable[..., Any]) -> None:
+        """The route with a signature made of the same ``Param`` values the handler enforces."""
 
-        return handler
+        def declared(**kwargs: Any) -> Any:
+            """The view behind the resolver (the document reads its signature; tests resolve requests through it
+            to check the lean handler against the resolver's validation, answers included)."""
+            from aws_lambda_powertools.event_handler import Response
 
-    def documented(self) -> "APIGatewayHttpResolver":
-        """A resolver with this route as the OpenAPI document declares it: the signature is made of the same
-        ``Param`` values the handler enforces (built on first use)."""
-        if self._documented is None:
-            from bazaar.web.http import make_app
+            answer = view(**kwargs)
+            headers = dict(answer.get("headers") or {})
+            content_type = headers.pop("Content-Type", None)
+            return Response(answer["statusCode"], content_type,
+                            json.loads(answer["body"]) if answer.get("body") else None, headers)
 
-            assert self._view is not None, "no view registered"
-            view = self._view
-
-            def declared(**kwargs: Any) -> Any:
-                """The view behind the resolver (the document reads its signature; tests resolve requests through
-                it to check the lean handler against the resolver's validation, answers included)."""
-                from aws_lambda_powertools.event_handler import Response
-
-                answer = view(**kwargs)
-                headers = dict(answer.get("headers") or {})
-                content_type = headers.pop("Content-Type", None)
-                return Response(answer["statusCode"], content_type,
-                                json.loads(answer["body"]) if answer.get("body") else None, headers)
-
-            declared.__name__ = declared.__qualname__ = view.__name__  # the operationId is made from it
-            ordered = sorted(self.params, key=lambda p: p.source != "path")
-            declared.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-                [inspect.Parameter(p.arg, inspect.Parameter.KEYWORD_ONLY, annotation=p.annotation(),
-                                   default=inspect.Parameter.empty if p.source == "path" else p.default)
-                 for p in ordered],
-                return_annotation=self.returns() if self.returns else inspect.Signature.empty)
-            app = make_app()
-            app.get(self.path.replace("{", "<").replace("}", ">"), summary=self.summary, tags=self.tags,
-                    responses=self.responses)(declared)
-            self._documented = app
-        return self._documented
-
-    def module_attribute(self, name: str) -> Any:
-        """For the handler module's ``__getattr__``: ``app`` is the documented resolver, built only when asked."""
-        if name == "app":
-            return self.documented()
-        raise AttributeError(name)
+        declared.__name__ = declared.__qualname__ = view.__name__  # the operationId is made from it
+        ordered = sorted(self.params, key=lambda p: p.source != "path")
+        declared.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter(p.arg, inspect.Parameter.KEYWORD_ONLY, annotation=p.annotation(),
+                               default=inspect.Parameter.empty if p.source == "path" else p.default)
+             for p in ordered],
+            return_annotation=self.returns() if self.returns else inspect.Signature.empty)
+        app.get(self.path.replace("{", "<").replace("}", ">"), summary=self.summary, tags=self.tags,
+                responses=self.responses)(declared)
