@@ -159,6 +159,12 @@ def _peak_rss_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def _cpu_ms():
+    """CPU time of this process so far (user + system): far steadier than wall time on a busy host."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return (usage.ru_utime + usage.ru_stime) * 1000.0
+
+
 def _floor(spec):
     """What any Python Lambda that calls DynamoDB pays at least: boto3 and one client. The runtime's share is set
     up first, as for a function (json, the event, the context)."""
@@ -173,7 +179,7 @@ def _floor(spec):
     boto3.client("dynamodb")
     done = _now()
     return {"started_ns": _STARTED_NS, "init_ms": (done - t0) / 1e6, "invoke_ms": 0.0, "done_ns": done,
-            "rss_kib": _peak_rss_kib()}
+            "cpu_ms": _cpu_ms(), "rss_kib": _peak_rss_kib()}
 
 
 class _AwsWait:
@@ -243,7 +249,8 @@ def _cold(name, attr, spec):
     elif result.get("batchItemFailures"):
         raise RuntimeError(f"first invocation failed items: {result}")
     return {"started_ns": _STARTED_NS, "init_ms": (t1 - t0) / 1e6, "invoke_ms": (done - t1) / 1e6,
-            "aws_wait_ms": aws.ns / 1e6, "aws_calls": aws.calls, "done_ns": done, "rss_kib": _peak_rss_kib(),
+            "aws_wait_ms": aws.ns / 1e6, "aws_calls": aws.calls, "done_ns": done, "cpu_ms": _cpu_ms(),
+            "rss_kib": _peak_rss_kib(),
             "loaded": [m for m in WATCH if m in sys.modules], "modules": len(sys.modules)}
 
 

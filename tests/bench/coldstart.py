@@ -45,6 +45,7 @@ class ColdTarget:
 @dataclass
 class ColdSamples:
     cold_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # the process's CPU time, start-up to first answer
     init_ms: list[float] = field(default_factory=list)
     invoke_ms: list[float] = field(default_factory=list)
     aws_wait_ms: list[float] = field(default_factory=list)  # botocore round trips to moto in the first invocation
@@ -58,7 +59,7 @@ class ColdSamples:
     def as_dict(self) -> dict[str, Any]:
         if self.error or not self.cold_ms:
             return {"error": self.error or "no samples"}
-        return {"cold_ms": summary(self.cold_ms), "init_ms": summary(self.init_ms),
+        return {"cold_ms": summary(self.cold_ms), "cpu_ms": summary(self.cpu_ms), "init_ms": summary(self.init_ms),
                 "first_invoke_ms": summary(self.invoke_ms), "startup_ms": summary(self.startup_ms),
                 "aws_wait_ms": summary(self.aws_wait_ms), "aws_calls": self.aws_calls,
                 "cold_without_aws_wait_ms": summary([c - w for c, w in zip(self.cold_ms, self.aws_wait_ms)]),
@@ -110,6 +111,7 @@ def collect(floor: ColdTarget, targets: Sequence[ColdTarget], runs: int, scratch
             if r < warmup:
                 continue
             s.cold_ms.append(rep["cold_ms"])
+            s.cpu_ms.append(rep["cpu_ms"])
             s.init_ms.append(rep["init_ms"])
             s.invoke_ms.append(rep["invoke_ms"])
             s.aws_wait_ms.append(rep.get("aws_wait_ms", 0.0))
@@ -137,6 +139,7 @@ def results(samples: dict[str, ColdSamples], floor_key: str = FLOOR) -> dict[str
             own = paired_ratio([c - w for c, w in zip(s.cold_ms, s.aws_wait_ms)], floor.cold_ms)
             goal = GOAL_PLATFORM if key.split(" ")[0] in PLATFORM else GOAL_AWS
             row.update(ratio_to_floor=ratio, ratio_without_aws_wait=own, goal=goal,
+                       cpu_ratio_to_floor=paired_ratio(s.cpu_ms, floor.cpu_ms),
                        meets_goal=ratio is not None and ratio <= goal)
         out["functions"][key] = row
     return out

@@ -68,24 +68,25 @@ def render_cold(res: dict[str, Any]) -> list[str]:
            f"{s['cold_runs']} fresh processes per row, interleaved with the floor", ""]
     floor = cold["floor"]
     header = ["function", "cold ms", "p90", "init ms", "1st call ms", "AWS wait", "x floor", "goal", "",
-              "x w/o wait", "peak MiB"]
+              "x w/o wait", "cpu ms", "x floor cpu", "peak MiB"]
     rows = []
     if "error" in floor:
-        rows.append(["(floor)", "ERROR"] + [""] * 9)
+        rows.append(["(floor)", "ERROR"] + [""] * 11)
     else:
         rows.append(["(floor: boto3 + DynamoDB client)", _num(floor["cold_ms"]["median"]),
                      _num(floor["cold_ms"]["p90"]), _num(floor["init_ms"]["median"]), "-", "-", "1.00x", "", "",
-                     "", _num(floor["peak_rss_mib"])])
+                     "", _num(floor["cpu_ms"]["median"]), "1.00x", _num(floor["peak_rss_mib"])])
     for name, r in cold["functions"].items():
         if "error" in r:
-            rows.append([name, "ERROR"] + [""] * 9)
+            rows.append([name, "ERROR"] + [""] * 11)
             continue
         rows.append([name, _num(r["cold_ms"]["median"]), _num(r["cold_ms"]["p90"]), _num(r["init_ms"]["median"]),
                      _num(r["first_invoke_ms"]["median"]),
                      f"{r['aws_wait_ms']['median']:.1f} ({r['aws_calls']})", _x(r.get("ratio_to_floor")),
                      f"<= {r['goal']:.1f}x" if "goal" in r else "", "ok" if r.get("meets_goal") else "OVER",
-                     _x(r.get("ratio_without_aws_wait")), _num(r["peak_rss_mib"])])
-    out.append(table(header, rows, [False] + [True] * 10))
+                     _x(r.get("ratio_without_aws_wait")), _num(r["cpu_ms"]["median"]),
+                     _x(r.get("cpu_ratio_to_floor")), _num(r["peak_rss_mib"])])
+    out.append(table(header, rows, [False] + [True] * 12))
     out.append("  cold ms   spawn of a fresh interpreter to the end of the first invocation (median; p90 beside it)")
     out.append("  init      the handler module's import; 1st call = the first invocation (lazy imports, clients, "
                "connections, requests)")
@@ -93,6 +94,8 @@ def render_cold(res: dict[str, Any]) -> list[str]:
                "transactions deep-copy the table")
     out.append("  x floor   median of per-round ratios to the floor; goal: functions that call AWS <= 1.3x, "
                "health/openapi/docs <= 0.5x; w/o wait: the same with the AWS wait taken out")
+    out.append("  cpu ms    the process's CPU time (user + system) to the end of the first invocation: steadier than "
+               "wall time on a busy host; x floor cpu = the same paired ratio on CPU time")
     out.append("  peak MiB  VmHWM of the process after the first invocation")
     for name, r in cold["functions"].items():
         if "error" in r:

@@ -90,6 +90,7 @@ def test_cold_starts_and_cache_figures_for_a_read_route(tmp_path):
     assert row["cold_ms"]["n"] == 1 and row["init_ms"]["median"] > 0 and row["first_invoke_ms"]["median"] > 0
     assert row["cold_ms"]["median"] > row["init_ms"]["median"] + row["first_invoke_ms"]["median"]  # + start-up
     assert row["ratio_to_floor"] > 0 and row["goal"] == 1.3 and row["peak_rss_mib"] > 10
+    assert 0 < row["cpu_ms"]["median"] and row["cpu_ratio_to_floor"] > 0
     assert "aws_xray_sdk" not in row["loaded"]  # tracing as deployed: active, without an in-process SDK
 
     cache = res["cache"]["get_product"]
