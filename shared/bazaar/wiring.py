@@ -31,7 +31,7 @@ def cache() -> "ValkeyCache":
 
 
 def cursor_key() -> bytes:
-    from bazaar.adapters.secrets import get_secret_bytes  # cached by Powertools Parameters (max_age)
+    from bazaar.adapters.secrets import get_secret_bytes  # cached per container (max age)
 
     return get_secret_bytes(settings.cursor_key_secret_id())
 
@@ -47,6 +47,9 @@ def reset() -> None:
     """Forget every adapter (tests that switch endpoints or tables between cases)."""
     for factory in (products, cache, event_publisher):
         factory.cache_clear()
+    from bazaar.adapters import secrets
+
+    secrets.clear()
     settings.table_name.cache_clear()
     settings.cache_url.cache_clear()
     settings.events_topic_arn.cache_clear()
