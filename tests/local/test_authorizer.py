@@ -90,8 +90,9 @@ def test_raw_token_without_bearer_prefix_is_accepted_as_api_gateway_does(authori
 @pytest.mark.parametrize("name,claims", [
     ("expired", access_claims(exp=int(time.time()) - 5, iat=int(time.time()) - 3605)),
     ("no exp", access_claims(exp=None)),
-    ("nbf in the future", access_claims(nbf=int(time.time()) + 600)),
-    ("iat in the future", access_claims(iat=int(time.time()) + 600)),
+    # a day ahead: the claims are minted when the tests are collected, which can be minutes before this one runs
+    ("nbf in the future", access_claims(nbf=int(time.time()) + 86400)),
+    ("iat in the future", access_claims(iat=int(time.time()) + 86400)),
     ("wrong issuer", access_claims(iss="https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_other")),
     ("issuer of another region", access_claims(iss=f"https://cognito-idp.us-east-1.amazonaws.com/{POOL}")),
     ("id token", {**access_claims(token_use="id", client_id=None), "aud": CLIENT}),
