@@ -335,7 +335,8 @@ def test_valkey_killed_under_load_then_restarted(faults: FaultStack) -> None:
     control request of that route; the assertion is on the median and the 90th percentile, because on a shared
     2-core host single requests stall for hundreds of ms with no fault at all, while a cache that cost more than
     one timeout per request (no breaker, or client retries: ~4 s per call on a dead server) moves every
-    percentile."""
+    percentile. The 90th percentile needs 50 requests in each phase to be judged: on a host loaded by several test
+    suites at once, fewer are one stall away from it."""
     fs = faults
     hot = [fs.new_product(f"Load {i}")["product_id"] for i in range(8)]
     with ThreadPoolExecutor(max_workers=4) as pool:  # warm environments: cold starts are not the subject here
@@ -437,6 +438,7 @@ def test_valkey_killed_under_load_then_restarted(faults: FaultStack) -> None:
     judged = [r for r in routes if min(len(control[r]), len(faulted[r])) >= MIN_SAMPLES]
     assert "GET /products/{id}" in judged, FIGURES["valkey_killed_under_load"]
     for r in judged:  # a percentile of a handful of requests is one request: reported above, not judged
-        for q in (0.5, 0.9):
+        samples = min(len(control[r]), len(faulted[r]))
+        for q in (0.5, 0.9) if samples >= 5 * MIN_SAMPLES // 2 else (0.5,):
             assert quantile(faulted[r], q) <= SOCKET_TIMEOUT_S + quantile(control[r], q), (r, q, FIGURES[
                 "valkey_killed_under_load"])

@@ -63,9 +63,14 @@ def test_a_tombstone_outranks_every_version_it_buried(cache) -> None:
 
 
 def test_one_fill_claim_at_a_time(cache) -> None:
+    assert cache.await_fill(V1.product_id) == (MISS, False)
     assert cache.claim_fill(V1.product_id) is Claim.CLAIMED
     assert cache.claim_fill(V1.product_id) is Claim.TAKEN
+    assert cache.await_fill(V1.product_id) == (MISS, True)  # a waiter keeps waiting
+    cache.fill(V1)
+    assert cache.await_fill(V1.product_id) == (Cached(V1), True)
     cache.release_fill(V1.product_id)
+    assert cache.await_fill(V1.product_id) == (Cached(V1), False)
     assert cache.claim_fill(V1.product_id) is Claim.CLAIMED
 
 
@@ -114,6 +119,7 @@ def test_an_unreachable_cache_answers_at_once_and_fails_open(dead_cache_url: str
     assert cache.fill(V1) is False and cache.store(V1) is False
     assert cache.bury(V1.product_id, 1) is False and cache.evict(V1.product_id, 2) is False
     assert cache.claim_fill(V1.product_id) is Claim.UNAVAILABLE
+    assert cache.await_fill(V1.product_id) == (UNAVAILABLE, False)
     assert cache.catalog_changed() is False and cache.listing_state() is None
     state = FakeCache().listing_state()
     assert cache.page(state, FIRST_PAGE) is UNAVAILABLE

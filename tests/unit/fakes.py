@@ -166,6 +166,11 @@ class FakeCache:
         self.claims.add(product_id)
         return Claim.CLAIMED
 
+    def await_fill(self, product_id: str) -> tuple[Lookup, bool]:
+        found = self.lookup(product_id)
+        self.calls[-1] = "await_fill"
+        return found, found is not UNAVAILABLE and product_id in self.claims
+
     def release_fill(self, product_id: str) -> None:
         if self._reachable("release_fill"):
             self.claims.discard(product_id)

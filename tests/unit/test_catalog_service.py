@@ -269,8 +269,25 @@ def test_a_waiting_reader_reads_the_table_itself_when_the_filler_is_too_slow(rep
     gets = repo.gets
     assert svc.get_product(repo, cache, product.product_id) == (product, False)
     assert repo.gets == gets + 1
-    assert cache.calls.count("lookup") == 1 + len(svc.FILL_WAIT_S)
+    assert cache.calls.count("await_fill") == len(svc.FILL_WAIT_S)  # waited the whole budget, then read
     assert svc.get_product(repo, cache, product.product_id) == (product, True)  # and it filled
+
+
+def test_a_waiting_reader_stops_waiting_when_the_claim_is_given_up(repo, cache, product) -> None:
+    cache.entries.clear()
+    cache.claim_fill(product.product_id)
+    polls = []
+
+    def filler_gives_up_before_the_first_poll(pid: str) -> None:
+        polls.append(pid)
+        if len(polls) == 2:  # the reader's own lookup, then its first poll
+            cache.release_fill(pid)  # e.g. the filler's fill failed: no entry is coming
+
+    cache.on_lookup = filler_gives_up_before_the_first_poll
+    cache.calls.clear()
+    gets = repo.gets
+    assert svc.get_product(repo, cache, product.product_id) == (product, False)
+    assert cache.calls.count("await_fill") == 1 and repo.gets == gets + 1  # stopped waiting at once, read itself
 
 
 def test_a_fill_that_fails_leaves_the_claim_to_expire(repo, cache, product) -> None:

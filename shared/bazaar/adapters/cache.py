@@ -26,7 +26,7 @@ import json
 import secrets
 import threading
 import time
-from typing import Callable, Optional, TypeVar, Union
+from typing import Any, Callable, Optional, TypeVar, Union
 
 from bazaar import settings
 from bazaar.adapters.valkey import Connection, Script, ValkeyError
@@ -178,12 +178,15 @@ class ValkeyCache:
         entry = self._call(lambda: self._valkey.execute("GET", key), UNAVAILABLE)
         if entry is UNAVAILABLE or entry is None:
             return entry if entry is UNAVAILABLE else MISS
+        return self._decoded(product_id, str(entry))
+
+    def _decoded(self, product_id: str, entry: str) -> Lookup:
         try:
-            return decode_entry(str(entry))
+            return decode_entry(entry)
         except (ValueError, TypeError, KeyError):
             # Not written by this code: drop it (unless it changed meanwhile) and read the table.
             logger.warning("corrupt cache entry dropped", extra={"product_id": product_id})
-            self._call(lambda: self._compare_and_delete([key], [str(entry)]), None)
+            self._call(lambda: self._compare_and_delete([product_key(product_id)], [entry]), None)
             return MISS
 
     def _put(self, product_id: str, version: int, rank: int, value: str) -> bool:
@@ -211,6 +214,23 @@ class ValkeyCache:
         if claimed is UNAVAILABLE:
             return Claim.UNAVAILABLE
         return Claim.CLAIMED if claimed else Claim.TAKEN
+
+    def await_fill(self, product_id: str) -> tuple[Lookup, bool]:
+        def read() -> tuple[Any, Any]:
+            entry, claimed = self._valkey.pipeline([("GET", product_key(product_id)),
+                                                    ("EXISTS", fill_claim_key(product_id))])
+            for reply in (entry, claimed):
+                if isinstance(reply, ValkeyError):
+                    raise reply
+            return entry, claimed
+
+        got = self._call(read, None)
+        if got is None:
+            return UNAVAILABLE, False
+        entry, claimed = got
+        if entry is None:
+            return MISS, bool(claimed)
+        return self._decoded(product_id, str(entry)), bool(claimed)
 
     def release_fill(self, product_id: str) -> None:
         self._call(lambda: self._valkey.execute("DEL", fill_claim_key(product_id)), None)

@@ -107,6 +107,9 @@ class ProductCache(Protocol):
 
     def claim_fill(self, product_id: str) -> Claim: ...
 
+    def await_fill(self, product_id: str) -> tuple[Lookup, bool]:
+        """The entry now, and whether another reader still holds the claim to fill it."""
+
     def release_fill(self, product_id: str) -> None: ...
 
     def catalog_changed(self) -> bool:

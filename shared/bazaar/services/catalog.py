@@ -28,9 +28,10 @@ from bazaar.domain.ports import (MISS, UNAVAILABLE, Cached, Claim, Cursors, Look
                                  StaleVersion, Tombstone)
 
 WRITE_ATTEMPTS = 3
-# How long a reader that lost the race to fill an entry waits for the winner (one table read, normally a few
-# ms), polling at growing intervals; then it reads the table itself. About one cache timeout in total.
-FILL_WAIT_S = (0.002, 0.004, 0.008, 0.016, 0.03, 0.05, 0.05, 0.05)
+# How a reader that lost the race to fill an entry waits for the winner (one table read, normally a few ms):
+# polling at growing intervals while the winner still holds its claim, for a second at most; then it reads the
+# table itself. A winner that gave up releases its claim, one that died lets it expire.
+FILL_WAIT_S = (0.002, 0.004, 0.008, 0.016, 0.03, 0.04, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1)
 
 
 def get_product(repo: ProductRepository, cache: ProductCache, product_id: str) -> tuple[Product, bool]:
@@ -55,8 +56,8 @@ def get_product(repo: ProductRepository, cache: ProductCache, product_id: str) -
 def _wait_for_fill(cache: ProductCache, product_id: str) -> Lookup:
     for pause in FILL_WAIT_S:
         time.sleep(pause)
-        found = cache.lookup(product_id)
-        if found is not MISS:
+        found, pending = cache.await_fill(product_id)
+        if found is not MISS or not pending:
             return found
     return MISS
 
