@@ -11,9 +11,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: bootstrap run test test-fast bench soak scaling synth layer token audit judges audit-deps dlq redrive mail clean help
+.PHONY: bootstrap run test test-fast bench load soak scaling synth layer token audit judges audit-deps dlq redrive mail clean help
 help:
-	@echo "make run | make test | make bench | make soak | make scaling | make synth STAGE=dev | make token USER=<name>"
+	@echo "make run | make test | make bench | make load | make soak | make scaling | make synth STAGE=dev | make token USER=<name>"
 	@echo "make audit [ACTOR=..] | make judges (cfn-lint, checkov, bandit on every stage) | make audit-deps (pip-audit)"
 	@echo "make dlq [STAGE=dev] | make redrive NAME=<consumer> [STAGE=dev] | make mail"
 	@echo "make layer | make clean"
@@ -83,6 +83,10 @@ audit-deps: $(JUDGES)/.installed $(VENV)/.installed
 
 bench: bootstrap layer
 	$(PY) -m tests.bench
+
+# The soak's workload through a fresh local stack for at most 60 s: LOAD_ARGS="--seconds 30 --users 8" (tests/load/load.py)
+load: $(VENV)/.installed
+	$(PY) -m tests.load.load $(LOAD_ARGS)
 
 # Load through a fresh local stack: SOAK_ARGS="--minutes 30 --users 32" (see tests/load/soak.py)
 soak: $(VENV)/.installed

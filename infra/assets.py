@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
 FUNCTION_ASSETS = BUILD / "functions"
 SHARED_LAYER_ASSETS = BUILD / "shared-layer"
+GENERATED = BUILD / "generated"  # documents generated from the routers (manifest ``generated``)
 DEPENDENCY_LAYER = BUILD / "layer"  # built by `make layer` (layers/build.sh); holds python/
 FUNCTIONS_DIR = ROOT / "functions"
 SHARED_PACKAGE = ROOT / "shared" / "bazaar"
@@ -80,15 +83,48 @@ def _tree(src: Path, dest_prefix: str) -> list[tuple[Path, str]]:
     return [(f, f"{dest_prefix}/{f.relative_to(src).as_posix()}") for f in _files(src)]
 
 
+def generated_files(fn: Function) -> list[tuple[Path, str]]:
+    """The files the build generates for ``fn`` (manifest ``generated``) as (file, path in the asset).
+
+    Generated from the routers by ``python -m bazaar.web.openapi`` in its own process (infra never imports handler
+    code), once per content of functions/ and shared/bazaar/."""
+    if not fn.generated:
+        return []
+    digest = hashlib.sha256()
+    for root in (FUNCTIONS_DIR, SHARED_PACKAGE):
+        for f in _files(root):
+            digest.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    out = GENERATED / digest.hexdigest()[:16]
+    if not all((out / name).is_file() for name in fn.generated):
+        tmp = Path(tempfile.mkdtemp(prefix=".generating-", dir=_mkdir(GENERATED)))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "shared"), str(ROOT)]),
+               "POWERTOOLS_SERVICE_NAME": "bazaar", "POWERTOOLS_TRACE_DISABLED": "true"}
+        subprocess.run([sys.executable, "-m", "bazaar.web.openapi", str(tmp), *fn.generated], env=env, check=True,
+                       cwd=ROOT, stdout=subprocess.DEVNULL)
+        out.mkdir(exist_ok=True)
+        for name in fn.generated:
+            os.replace(tmp / name, out / name)  # atomic per file: a concurrent synth sees a whole file or none
+        shutil.rmtree(tmp, ignore_errors=True)
+    os.utime(out)
+    _prune(GENERATED, keep=out)
+    return [(out / name, f"functions/{fn.name}/{name}") for name in fn.generated]
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def function_code(fn: Function) -> Path:
-    """``functions/__init__.py`` + ``functions/<name>/**`` (``code="all"``: every function folder)."""
+    """``functions/__init__.py`` + ``functions/<name>/**`` (``code="all"``: every function folder) + what the build
+    generates for it."""
     own = FUNCTIONS_DIR / fn.name
     if not (own / "handler.py").is_file():
         raise FileNotFoundError(f"{own}/handler.py is missing: every manifest entry needs its handler")
     folders = [own]
     if fn.code == "all":  # e.g. the OpenAPI document imports every function's router
         folders = sorted(d for d in FUNCTIONS_DIR.iterdir() if d.is_dir() and d.name not in _SKIP_DIRS)
-    entries: list[tuple[Path, str]] = []
+    entries: list[tuple[Path, str]] = generated_files(fn)
     for folder in folders:
         entries += _tree(folder, f"functions/{folder.name}")
     init = FUNCTIONS_DIR / "__init__.py"

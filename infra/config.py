@@ -4,11 +4,32 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Any, Optional
 
 from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_logs as logs
 
 from bazaar.resources import MAIL_DOMAIN, mail_sender
+
+
+class Tracing(str, Enum):
+    """How a stage traces its functions (docs/tracing.md has the measurements behind the default)."""
+
+    OFF = "off"  # no X-Ray at all
+    # Lambda active tracing: Lambda records each invocation (Init, Invocation, Overhead segments, linked to the
+    # API Gateway / SQS trace) with no code in the function, so cold starts pay nothing for it. The default.
+    ACTIVE = "active"
+    # Active tracing plus in-process subsegments for every AWS call, through the X-Ray SDK (Powertools Tracer):
+    # the SDK is the largest import of a cold start and is in maintenance mode, so it is an opt-in per stage.
+    ACTIVE_WITH_SDK = "active+xray-sdk"
+
+    @property
+    def active(self) -> bool:
+        return self is not Tracing.OFF
+
+    @property
+    def in_process(self) -> bool:
+        return self is Tracing.ACTIVE_WITH_SDK
 
 
 @dataclass(frozen=True)
@@ -49,7 +70,7 @@ class StageConfig:
     # a self-registered user without a group could only call public routes anyway.
     self_sign_up: bool = False
     point_in_time_recovery: bool = True  # on in every stage: cheap, and a restore drill needs it in dev too
-    tracing: bool = True  # X-Ray active tracing on every function
+    tracing: Tracing = Tracing.ACTIVE  # X-Ray active tracing on every function, no in-process SDK
     access_logs: bool = True  # HTTP API access logs (JSON) in every stage
     max_azs: int = 2  # the cache needs subnets in two AZs; account-agnostic stacks can address at most two
     # A CMK-encrypted TableV2 needs a concrete region; the account stays open unless `-c account=` pins it.

@@ -34,6 +34,9 @@ def log_level() -> str:
     if level not in LOG_LEVELS:
         raise ValueError(f"{LOG_LEVEL_ENV} must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
     return level
+# Test knob (fault injection): JSON {"<function>": {"VAR": "value"}} laid over those functions' environments, e.g.
+# one function's CACHE_URL pointed at a proxy the test can pause. Unset in normal use.
+FUNCTION_ENV_ENV = "BAZAAR_LOCAL_FUNCTION_ENV"
 DEFAULT_MAX_WORKERS = 4  # execution environments per function (AWS: up to the account's concurrency)
 CONCURRENCY_ENV = "BAZAAR_LOCAL_CONCURRENCY"
 DEFAULT_CONCURRENCY = 1000  # Lambda's default account concurrency per Region: invokes in flight beyond it throttle
@@ -71,6 +74,20 @@ class Paths:
 
     def function_log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
+
+
+def function_env_overrides() -> dict[str, dict[str, str]]:
+    """``BAZAAR_LOCAL_FUNCTION_ENV`` parsed; a malformed value is an error at start-up, not a silent no-op."""
+    import json
+
+    raw = os.environ.get(FUNCTION_ENV_ENV)
+    if not raw:
+        return {}
+    value = json.loads(raw)
+    if not (isinstance(value, dict) and all(isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
+                                            for v in value.values())):
+        raise ValueError(f"{FUNCTION_ENV_ENV} must be a JSON object of objects of strings")
+    return value
 
 
 def physical_function_name(name: str) -> str:

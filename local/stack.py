@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from local.config import (CONCURRENCY_ENV, DEFAULT_CONCURRENCY, DEFAULT_MAX_WORKERS, FUNCTIONS_DIR, MAX_WORKERS_ENV,
-                          REGION, RETRY_VISIBILITY_ENV, SHARED_DIR, Paths)
+from local.config import (CONCURRENCY_ENV, DEFAULT_CONCURRENCY, DEFAULT_MAX_WORKERS, FUNCTION_ENV_ENV, FUNCTIONS_DIR,
+                          MAX_WORKERS_ENV, REGION, RETRY_VISIBILITY_ENV, SHARED_DIR, Paths, function_env_overrides)
 
 
 class _Shutdown(BaseException):
@@ -114,8 +114,16 @@ def run(port: int) -> int:
                 prov.function_grant_env(fn)
             except RuntimeError as exc:
                 log(f"warn   {exc}")
+        overrides = function_env_overrides()
+        unknown = sorted(set(overrides) - set(manifest.BY_NAME))
+        if unknown:
+            raise ValueError(f"{FUNCTION_ENV_ENV} names unknown functions: {unknown}")
+
+        def function_env(fn: Any) -> dict[str, str]:
+            return {**prov.function_grant_env(fn), **overrides.get(fn.name, {})}
+
         concurrency = int(os.environ.get(CONCURRENCY_ENV) or DEFAULT_CONCURRENCY)
-        runtime = LambdaRuntime(manifest.FUNCTIONS, prov.function_grant_env, moto.url, paths.code, paths.logs,
+        runtime = LambdaRuntime(manifest.FUNCTIONS, function_env, moto.url, paths.code, paths.logs,
                                 max_workers=max_workers, concurrency_limit=concurrency)
         jwks_url = f"{moto.url}/{prov.user_pool_id}/.well-known/jwks.json"  # moto's host, not the iss host
         authorizer = RecordingAuthorizer(  # tells the access log the caller's sub, or why the token was refused

@@ -1,34 +1,43 @@
-"""GET /products: newest first, optionally one seller's, with signed cursors; read through the cache."""
+"""GET /products: newest first, optionally one seller's, with signed cursors; read through the cache.
 
-from typing import Annotated, Optional
+Served without the request resolver (bazaar.web.reads): its parameters are declared once, enforced here and
+documented from the same declaration."""
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from typing import Any, Optional
 
 from bazaar import wiring
-from bazaar.schemas.catalog import ProductPage
+from bazaar.domain.catalog import Listing
 from bazaar.services import catalog
-from bazaar.web.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
+from bazaar.web.cursors import MAX_CURSOR_LENGTH, SignedCursors
 from bazaar.web.documented import CACHE_STATUS, ok
-from bazaar.web.http import http_handler, make_app
-from bazaar.web.responses import json_response
-
-app = make_app()
+from bazaar.web.reads import Param, ReadRoute, result
 
 
-@app.get("/products", summary="List products, newest first", tags=["catalog"],
-         responses={200: ok("A page of products", ProductPage, headers=CACHE_STATUS)})
-def list_products(
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[Optional[str], Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = None,
-    seller_id: Annotated[Optional[str], Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")] = None,
-) -> Response[ProductPage]:
-    scope = f"products:{seller_id or '*'}"  # a cursor only continues the listing it came from
-    key = wiring.cursor_key()
-    start = decode_cursor(cursor, scope, key) if cursor is not None else None
-    body, hit = catalog.list_products(wiring.products(), wiring.cache(), seller_id, limit, cursor, start,
-                                      lambda position: encode_cursor(position, scope, key))
-    return json_response(200, body, {"X-Cache": "HIT" if hit else "MISS", "Cache-Control": "no-cache"})
+def _returns() -> Any:  # the 200 body, for the document only (pydantic is not imported at run time)
+    from aws_lambda_powertools.event_handler import Response
+
+    from bazaar.schemas.catalog import ProductPage
+
+    return Response[ProductPage]
 
 
-handler = http_handler("list_products", app)
+route = ReadRoute(
+    "list_products", summary="List products, newest first", tags=["catalog"], returns=_returns,
+    params=[Param("limit", "query", int, default=20, ge=1, le=100),
+            Param("cursor", "query", min_length=1, max_length=MAX_CURSOR_LENGTH),
+            Param("seller_id", "query", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")],
+    responses={200: ok("A page of products", headers=CACHE_STATUS)})
+
+
+@route
+def list_products(limit: int = 20, cursor: Optional[str] = None, seller_id: Optional[str] = None) -> dict[str, Any]:
+    cursors = SignedCursors(f"products:{seller_id or '*'}", wiring.cursor_key)  # a cursor continues its listing
+    page, hit = catalog.list_products(wiring.products(), wiring.cache(), Listing(seller_id, limit, cursor), cursors)
+    return result(200, page.to_dict(), {"X-Cache": "HIT" if hit else "MISS", "Cache-Control": "no-cache"})
+
+
+handler = route.handler
+
+
+def __getattr__(name: str) -> Any:  # `app`: the route as the OpenAPI document declares it, built only for it
+    return route.module_attribute(name)

@@ -61,7 +61,7 @@ class BazaarFunction(Construct):
         if in_vpc:
             self.role.add_to_policy(iam.PolicyStatement(actions=list(ENI_ACTIONS), resources=["*"]))
             wildcard_reasons.append("EC2 ENI actions for VPC placement do not support resource-level permissions")
-        if cfg.tracing:
+        if cfg.tracing.active:
             wildcard_reasons.append("X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level "
                                     "permissions")
 
@@ -76,7 +76,8 @@ class BazaarFunction(Construct):
             layers=list(layers),
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),
-            environment={**base_environment(cfg.stage, spec, log_level=cfg.log_level),
+            environment={**base_environment(cfg.stage, spec, log_level=cfg.log_level,
+                                            sdk_tracing=cfg.tracing.in_process),
                          **grants.environment(spec, targets)},
             role=self.role,
             log_group=self.log_group,
@@ -84,7 +85,7 @@ class BazaarFunction(Construct):
             # With JSON logging Lambda filters by its own level (and Powertools defers to it): keep them equal.
             application_log_level_v2=lambda_.ApplicationLogLevel[cfg.log_level],
             system_log_level_v2=lambda_.SystemLogLevel.INFO,
-            tracing=lambda_.Tracing.ACTIVE if cfg.tracing else lambda_.Tracing.DISABLED,
+            tracing=lambda_.Tracing.ACTIVE if cfg.tracing.active else lambda_.Tracing.DISABLED,
             reserved_concurrent_executions=cfg.reserved_concurrency,
             vpc=network.vpc if in_vpc and network else None,
             vpc_subnets=network.subnets if in_vpc and network else None,

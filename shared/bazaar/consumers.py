@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.idempotency import (DynamoDBPersistenceLaye
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar import manifest, settings
-from bazaar.observability import logger, tracer
+from bazaar.observability import logger, traced
 
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600  # longer than any redelivery: SQS retention 4 days, stream 24 h
 EVENT_KEY = "event_id"
@@ -98,7 +98,7 @@ def batch_handler(function_name: str, event_type: EventType, record_handler: Cal
     processor = BatchProcessor(event_type=event_type)
 
     @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @traced
     def handler(event: dict, context: LambdaContext) -> dict:
         register_context(function_name, context)
         if on_invoke is not None:

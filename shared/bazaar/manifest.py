@@ -120,6 +120,9 @@ class Function:
     description: str = ""
     # "own": the asset holds functions/<name> only; "all": every function module (the API docs need every router).
     code: Literal["own", "all"] = "own"
+    # Files the build generates from the routers into functions/<name>/ (bazaar.web.openapi.GENERATED), so the
+    # function reads them instead of importing every router at its cold start.
+    generated: tuple[str, ...] = ()
     environment: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -164,9 +167,9 @@ STOCK_EVENTS = ("OrderCreated", "OrderCancelled")  # order events that move a pr
 FUNCTIONS: tuple[Function, ...] = (
     # --- platform ---------------------------------------------------------------------------------------------
     _fn("health", Route("GET", "/health", public=True), memory_mb=128, description="Liveness"),
-    _fn("openapi", Route("GET", "/openapi.json", public=True), code="all", memory_mb=512,
-        description="OpenAPI 3.1 document built from every function's router"),
-    _fn("docs", Route("GET", "/docs", public=True), code="all", memory_mb=512,
+    _fn("openapi", Route("GET", "/openapi.json", public=True), code="all", generated=("openapi.json",),
+        memory_mb=512, description="OpenAPI 3.1 document built from every function's router"),
+    _fn("docs", Route("GET", "/docs", public=True), code="all", generated=("docs.html",), memory_mb=512,
         description="Swagger UI with its assets inlined (works offline)"),
     # --- catalog ----------------------------------------------------------------------------------------------
     _fn("list_products", Route("GET", "/products", public=True), R, CACHE, Grant.CURSOR_KEY,

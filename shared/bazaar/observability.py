@@ -1,4 +1,4 @@
-"""Logger, tracer and metrics shared by every function, created once per container.
+"""Logger, metrics and tracing shared by every function, created once per container.
 
 The logger redacts anything that looks like a credential or personal data before it is written, so a
 careless ``logger.info(event)`` cannot leak a token, a password or an e-mail address into CloudWatch.
@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from typing import Any
+from typing import Any, Callable, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
+
+from bazaar.settings import sdk_tracing
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 REDACTED = "[REDACTED]"
@@ -77,7 +79,24 @@ quiet_libraries()
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(logger_formatter=RedactingFormatter())
-# Patch botocore only (DynamoDB, SNS, Secrets Manager calls become subsegments). The default patches every
-# library X-Ray knows at import, which loads pynamodb and more into functions that never use them.
-tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
+
+# --- tracing ---------------------------------------------------------------------------------------------------
+# Lambda active tracing (TracingConfig Active, set per stage in infra/config.py) records every invocation's
+# Init/Invocation/Overhead segments with no code in the function. In-process subsegments (one per DynamoDB, SNS
+# or Secrets Manager call) need an SDK, which is the largest import of a cold start (the X-Ray SDK and the
+# botocore session it patches): a stage opts in (settings.TRACING_ENV), and only then is it imported.
+# docs/tracing.md has the figures and the plan for OpenTelemetry.
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def traced(handler: Handler) -> Handler:
+    """``handler`` as it is, or wrapped in an X-Ray subsegment (cold start annotated, botocore calls recorded)
+    when the stage asked for in-process tracing."""
+    if not sdk_tracing():
+        return handler
+    from aws_lambda_powertools import Tracer  # the X-Ray SDK is imported here, at init, only in that case
+
+    # botocore only: the default patches every library X-Ray knows, loading pynamodb and more into every function.
+    tracer = Tracer(patch_modules=("botocore",))
+    return tracer.capture_lambda_handler(capture_response=False)(handler)

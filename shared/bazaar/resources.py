@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bazaar.manifest import GROUPS, Function, queue_consumers
+from bazaar.settings import TRACING_ENV, TRACING_SDK
 
 
 @dataclass(frozen=True)
@@ -127,15 +128,21 @@ ACCESS_LOG_FORMAT: dict[str, str] = {
 ACCESS_LOG_FILE = "api-access.log"
 
 
-def base_environment(stage: str, fn: Function, log_level: str = "INFO") -> dict[str, str]:
-    """Environment every function gets besides its grant variables (which infra/local fill with real values)."""
+def base_environment(stage: str, fn: Function, log_level: str = "INFO", sdk_tracing: bool = False) -> dict[str, str]:
+    """Environment every function gets besides its grant variables (which infra/local fill with real values).
+
+    ``sdk_tracing``: the stage opted in to in-process trace subsegments (bazaar.observability.traced)."""
     return {
         "STAGE": stage,
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": log_level,
         "POWERTOOLS_LOGGER_LOG_EVENT": "false",  # events carry tokens and personal data: never log them whole
+        # No pydantic plugins are used: skip their discovery (an entry-point scan of every installed package) at the
+        # first model a cold start builds.
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
         **fn.environment,
+        **({TRACING_ENV: TRACING_SDK} if sdk_tracing else {}),
         # No X-Ray daemon outside AWS: tracing would only produce send errors locally.
         **({"POWERTOOLS_TRACE_DISABLED": "true"} if stage == "local" else {}),
     }

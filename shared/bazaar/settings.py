@@ -58,6 +58,16 @@ def webhook_secret_id() -> str:
     return _require("WEBHOOK_SECRET_ID")
 
 
+# In-process tracing (subsegments per AWS call through the X-Ray SDK) is a per-stage opt-in: infra sets this
+# variable only for stages that ask for it, and bazaar.observability imports the SDK only then.
+TRACING_ENV = "BAZAAR_TRACING"
+TRACING_SDK = "xray-sdk"
+
+
+def sdk_tracing() -> bool:
+    return os.environ.get(TRACING_ENV, "") == TRACING_SDK
+
+
 def function_name() -> str:
     return os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
 
@@ -65,6 +75,14 @@ def function_name() -> str:
 # Cache entry lifetimes: short, because the cache is a latency optimisation, never the source of truth.
 PRODUCT_CACHE_TTL_S = int(os.environ.get("PRODUCT_CACHE_TTL_S", "60"))
 LIST_CACHE_TTL_S = int(os.environ.get("LIST_CACHE_TTL_S", "15"))
+# A list page read within this long after a catalog change (or its event backstop) is kept only until the window
+# ends: DynamoDB GSIs are eventually consistent (usually well under a second), so such a page may miss the change.
+LIST_SETTLE_MS = int(os.environ.get("LIST_SETTLE_MS", "2000"))
+# Single flight: the claim of the reader that loads a missing product entry; it outlives a normal table read by
+# far, and expires on its own if that reader dies.
+FILL_CLAIM_MS = int(os.environ.get("FILL_CLAIM_MS", "2000"))
+# The cache's circuit breaker: seconds it stays open before one probe call may close it again.
+CACHE_BREAKER_COOL_DOWN_S = float(os.environ.get("CACHE_BREAKER_COOL_DOWN_S", "5"))
 MAX_BODY_BYTES = 64 * 1024
 
 

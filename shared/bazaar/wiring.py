@@ -35,7 +35,7 @@ def cache() -> "ValkeyCache":
 
 
 def cursor_key() -> bytes:
-    from bazaar.adapters.secrets import get_secret_bytes  # cached by Powertools Parameters (max_age)
+    from bazaar.adapters.secrets import get_secret_bytes  # cached per container (max age)
 
     return get_secret_bytes(settings.cursor_key_secret_id())
 
@@ -88,6 +88,9 @@ def reset() -> None:
     for setting in (settings.webhook_secret_id, settings.payment_provider_table, settings.user_pool_id,
                     settings.mail_sender):
         setting.cache_clear()
+    from bazaar.adapters import secrets
+
+    secrets.clear()
     settings.table_name.cache_clear()
     settings.cache_url.cache_clear()
     settings.events_topic_arn.cache_clear()

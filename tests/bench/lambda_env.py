@@ -6,10 +6,8 @@ import os
 from pathlib import Path
 
 from bazaar.manifest import GRANT_ENV, Function
-from bazaar.resources import base_environment, function_name
-from bazaar.runtime import LAMBDA_PYTHON_VERSION
+from tests.bench.template import FunctionConfig
 
-STAGE = "bench"
 REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"
 
@@ -28,27 +26,13 @@ def grant_environment(fn: Function) -> dict[str, str]:
     return {name: GRANT_VALUES.get(name, "bench") for name in fn.env_names}
 
 
-def lambda_environment(fn: Function, code_dir: Path, home: Path) -> dict[str, str]:
-    """A from-scratch environment like Lambda's for ``fn`` (nothing of the caller's leaks in, no real credentials).
+def lambda_environment(config: FunctionConfig, fn: Function, code_dir: Path, home: Path) -> dict[str, str]:
+    """The environment the template gives ``fn`` (tracing and logging as deployed), with dummy grant values and
+    nothing of the caller's: for import-only measurements, where nothing may be contacted anyway.
 
     ``home`` is an empty directory: botocore must not find the developer's ``~/.aws`` files.
     """
-    physical = function_name(STAGE, fn)
-    env = {
-        **reference_environment(home),
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{LAMBDA_PYTHON_VERSION}",
-        "AWS_LAMBDA_FUNCTION_NAME": physical,
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{physical}",
-        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
-        "LAMBDA_TASK_ROOT": str(code_dir),
-        "_HANDLER": fn.handler,
-        **base_environment(STAGE, fn),
-        **grant_environment(fn),
-        # No X-Ray daemon here (and base_environment only disables tracing for the local stage).
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
+    env = config.lambda_environment(grant_environment(fn), code_dir, home, "http://127.0.0.1:9", REGION)
     missing = {GRANT_ENV[g] for g in fn.grants} - env.keys()
     assert not missing, missing
     return env

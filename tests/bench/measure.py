@@ -96,18 +96,24 @@ def _parse(stdout: str) -> dict[str, Any]:
     raise ChildFailed("child printed no result")
 
 
+def run_child(cmd: list[str], env: dict[str, str], cwd: Optional[str], what: str,
+              timeout_s: float = CHILD_TIMEOUT_S) -> tuple[dict[str, Any], subprocess.CompletedProcess]:
+    """Run one child and return its report (with the process); a child that printed none is a ``ChildFailed``."""
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s,
+                          stdin=subprocess.DEVNULL, cwd=cwd)
+    try:
+        return _parse(proc.stdout), proc
+    except ChildFailed:
+        raise ChildFailed(f"{what}: exit {proc.returncode}: {proc.stderr.strip()[-1500:]}") from None
+
+
 def run_import(target: Target, python: str = sys.executable, importtime: bool = False) -> dict[str, Any]:
     """One fresh process importing ``target.module``. Returns the child's report plus start-up and wall time."""
     cmd = _python_cmd(python, *(("-X", "importtime") if importtime else ())) + [
         "import", target.module, target.attr, os.pathsep.join(target.paths)]
     spawned = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-    proc = subprocess.run(cmd, env=target.env, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S,
-                          stdin=subprocess.DEVNULL, cwd=target.paths[0] if target.paths else None)
+    report, proc = run_child(cmd, target.env, target.paths[0] if target.paths else None, target.key)
     ended = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-    try:
-        report = _parse(proc.stdout)
-    except ChildFailed:
-        raise ChildFailed(f"{target.key}: exit {proc.returncode}: {proc.stderr.strip()[-1500:]}") from None
     if "error" in report:
         return report
     report["startup_ms"] = (report["started_ns"] - spawned) / 1e6  # CLOCK_MONOTONIC is system-wide on Linux

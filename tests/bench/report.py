@@ -58,12 +58,88 @@ def _row(name: str, code: str, b: dict[str, Any], package: Optional[dict[str, An
     ]
 
 
+def render_cold(res: dict[str, Any]) -> list[str]:
+    cold, s = res.get("cold_start") or {}, res["settings"]
+    if not cold:
+        return []
+    out = [f"Cold starts = init + first invocation with a realistic event, in the environment the {s['stage']} "
+           f"template gives each function (tracing: {', '.join(sorted(set(s['tracing'].values())))}; in-process "
+           f"SDK: {', '.join(s['sdk_tracing']) or 'none'}), against local moto + Valkey; "
+           f"{s['cold_runs']} fresh processes per row, interleaved with the floor", ""]
+    floor = cold["floor"]
+    header = ["function", "cold ms", "p90", "init ms", "1st call ms", "AWS wait", "x floor", "goal", "",
+              "x w/o wait", "cpu ms", "x floor cpu", "peak MiB"]
+    rows = []
+    if "error" in floor:
+        rows.append(["(floor)", "ERROR"] + [""] * 11)
+    else:
+        rows.append(["(floor: boto3 + DynamoDB client)", _num(floor["cold_ms"]["median"]),
+                     _num(floor["cold_ms"]["p90"]), _num(floor["init_ms"]["median"]), "-", "-", "1.00x", "", "",
+                     "", _num(floor["cpu_ms"]["median"]), "1.00x", _num(floor["peak_rss_mib"])])
+    for name, r in cold["functions"].items():
+        if "error" in r:
+            rows.append([name, "ERROR"] + [""] * 11)
+            continue
+        rows.append([name, _num(r["cold_ms"]["median"]), _num(r["cold_ms"]["p90"]), _num(r["init_ms"]["median"]),
+                     _num(r["first_invoke_ms"]["median"]),
+                     f"{r['aws_wait_ms']['median']:.1f} ({r['aws_calls']})", _x(r.get("ratio_to_floor")),
+                     f"<= {r['goal']:.1f}x" if "goal" in r else "", "ok" if r.get("meets_goal") else "OVER",
+                     _x(r.get("ratio_without_aws_wait")), _num(r["cpu_ms"]["median"]),
+                     _x(r.get("cpu_ratio_to_floor")), _num(r["peak_rss_mib"])])
+    out.append(table(header, rows, [False] + [True] * 12))
+    out.append("  cold ms   spawn of a fresh interpreter to the end of the first invocation (median; p90 beside it)")
+    out.append("  init      the handler module's import; 1st call = the first invocation (lazy imports, clients, "
+               "connections, requests)")
+    out.append("  AWS wait  of the 1st call: botocore round trips to local moto (calls); moto is no DynamoDB: its "
+               "transactions deep-copy the table")
+    out.append("  x floor   median of per-round ratios to the floor; goal: functions that call AWS <= 1.3x, "
+               "health/openapi/docs <= 0.5x; w/o wait: the same with the AWS wait taken out")
+    out.append("  cpu ms    the process's CPU time (user + system) to the end of the first invocation: steadier than "
+               "wall time on a busy host; x floor cpu = the same paired ratio on CPU time")
+    out.append("  peak MiB  VmHWM of the process after the first invocation")
+    for name, r in cold["functions"].items():
+        if "error" in r:
+            out.append(f"ERROR cold start {name}: {r['error'][-800:]}")
+    return out + [""]
+
+
+def render_cache(res: dict[str, Any]) -> list[str]:
+    cache = res.get("cache") or {}
+    if not cache:
+        return []
+    s = res["settings"]
+    out = [f"Cached vs uncached reads (warm, handler entry to exit, {s['cache_n']} interleaved pairs; reads saved "
+           f"over a {s['cache_requests']}-request Zipf mix with a change before 2% of requests)", ""]
+    header = ["route", "uncached us", "cached us", "speed-up", "DynamoDB reads: without", "with", "saved",
+              "hit ratio", "goal"]
+    rows = []
+    for name, r in cache.items():
+        if "error" in r:
+            rows.append([name, "ERROR", "", "", "", "", "", "", ""])
+            continue
+        w = r["workload"]
+        rows.append([name, _num(r["uncached_us"]["median"]), _num(r["cached_us"]["median"]),
+                     f"{r['speedup']:.1f}x", str(w["reads_without_cache"]), str(w["reads_with_cache"]),
+                     f"{r['reads_saved'] * 100:.1f}%", f"{r['hit_ratio'] * 100:.1f}%",
+                     "ok" if r["meets_goal"] else "OVER"])
+    out.append(table(header, rows, [False] + [True] * 8))
+    out.append("  goal: >= 5x faster median and >= 90% of DynamoDB reads saved")
+    for name, r in cache.items():
+        if "error" in r:
+            out.append(f"ERROR cache {name}: {r['error'][-800:]}")
+    return out + [""]
+
+
 def render(res: dict[str, Any]) -> str:
     s, host = res["settings"], res["host"]
     out: list[str] = []
-    out.append(f"Bazaar cold-start bench: python {host['python']} ({host['machine']}, {host['cpus']} cpus) standing in "
-               f"for Lambda python{host['lambda_python']} arm64; {s['runs']} fresh processes per row "
-               f"(median/p90/min), {res['elapsed_s']:.0f} s")
+    out.append(f"Bazaar bench: python {host['python']} ({host['machine']}, {host['cpus']} cpus, load average "
+               f"{host.get('load_average', ['?'])[0]}) standing in for Lambda python{host['lambda_python']} arm64; "
+               f"{res['elapsed_s']:.0f} s")
+    out.append("")
+    out += render_cold(res)
+    out += render_cache(res)
+    out.append(f"Imports only ({s['runs']} fresh processes per row, median/p90/min):")
     out.append("")
     header = ["function", "code", "import ms", "p90", "min", "cpu ms", "x bare", "x boto3", "no-pyc ms", "x",
               "start-up", "cold ms", "RSS MiB", "modules", "zip bytes", "KiB"]

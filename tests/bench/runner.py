@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -11,13 +12,15 @@ from typing import Any, Callable, Optional, Sequence
 
 from bazaar import manifest
 from bazaar.manifest import Function
+from bazaar.runtime import LAMBDA_PYTHON_VERSION
 
-from tests.bench import lambda_env, measure, staging
+from tests.bench import cachebench, coldstart, lambda_env, measure, staging, template
 
-SCHEMA = 1
+SCHEMA = 2
 EVENTS_HELPERS = staging.REPO_ROOT / "tests" / "support" / "events.py"
 WARM_FUNCTION = "health"
 NOPYC = " (no-pyc layer)"
+SDK_SUFFIX = "+ X-Ray SDK"
 
 
 def _log(progress: Optional[Callable[[str], None]], msg: str) -> None:
@@ -51,21 +54,34 @@ def stage_and_size(fns: Sequence[Function], stage_root: Path) -> tuple[dict[str,
 
 def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_runs: int = 5, warm_n: int = 200,
         breakdown: bool = True, stage_root: Path = staging.DEFAULT_STAGE_ROOT, warmup: int = 1,
-        progress: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
-    """Measure ``functions`` (default: the whole manifest). ``shipped_runs=0`` skips the no-bytecode layer pass,
-    ``warm_n=0`` the warm-invocation micro-benchmark, ``breakdown=False`` the ``-X importtime`` pass."""
+        progress: Optional[Callable[[str], None]] = None, stage: Optional[str] = None, cold_runs: int = 0,
+        cache_n: int = 0, cache_requests: int = 500, compare_sdk: Sequence[str] = (),
+        catalog: int = 30) -> dict[str, Any]:
+    """Measure ``functions`` (default: the whole manifest) in the environment the ``stage`` template gives them
+    (``None``: built by the same code from the manifest, without a synth).
+
+    ``cold_runs``: cold starts (init + first invocation) per function against local moto/Valkey, 0 skips;
+    ``catalog``: products seeded for them (more than a page, so a list's first page signs a cursor);
+    ``cache_n``: cached/uncached read pairs per read route, 0 skips; ``compare_sdk``: functions also measured
+    with in-process tracing (the X-Ray SDK, as a stage that opts in runs them); ``shipped_runs=0`` skips the no-bytecode
+    layer pass, ``warm_n=0`` the warm-invocation micro-benchmark, ``breakdown=False`` the -X importtime pass."""
     started = time.monotonic()
     fns = list(functions if functions is not None else manifest.FUNCTIONS)
-    stage_root = Path(stage_root)
+    stage_root = Path(stage_root).resolve()
     home = stage_root / "home"
     home.mkdir(parents=True, exist_ok=True)
+    _log(progress, f"function configurations: {'synthesized template of stage ' + stage if stage else 'manifest'}")
+    configs = template.stage_configs(stage)
     shared_python = staging.stage_shared_layer(stage_root)
+    staging.compile_bytecode(shared_python)
     site = str(staging.site_packages())
     layer_built = (staging.LAYER_DIR / "python").is_dir()
 
     # --- stage code dirs and size the packages -------------------------------------------------------------
     _log(progress, f"staging {len(fns)} function(s) under {stage_root}")
     code_dirs, sizes = stage_and_size(fns, stage_root)
+    for code_dir in code_dirs.values():
+        staging.compile_bytecode(code_dir)  # the assets ship bytecode (layers/bytecode.py)
     layers: dict[str, Any] = {
         "shared": {"path": str(staging.SHARED_DIR / "bazaar"),
                    **staging.zip_size(shared_python, prefix="python/").as_dict()},
@@ -74,6 +90,25 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
         layers["dependencies"] = {"path": str(staging.LAYER_DIR), **staging.zip_size(staging.LAYER_DIR).as_dict()}
     else:
         layers["dependencies"] = {"path": str(staging.LAYER_DIR), "error": "not built: run `make layer`"}
+
+    backend = None
+    cold: dict[str, Any] = {}
+    cache: dict[str, Any] = {}
+    try:
+        if cold_runs or cache_n:
+            _log(progress, "backend: moto + Valkey, provisioned from the manifest, catalog seeded")
+            from tests.bench import backend as backend_mod
+
+            backend = backend_mod.start(stage_root / "local", products=catalog)
+        if cold_runs and backend is not None:
+            cold = _cold_starts(fns, configs, code_dirs, shared_python, home, backend, cold_runs, warmup,
+                                stage_root, progress, compare_sdk)
+        if cache_n and backend is not None:
+            cache = _cache_figures(fns, configs, code_dirs, shared_python, home, backend, cache_n, cache_requests,
+                                   stage_root, progress)
+    finally:
+        if backend is not None:
+            backend.stop()
 
     # --- fresh-process imports -------------------------------------------------------------------------------
     ref_env = lambda_env.reference_environment(home)
@@ -84,7 +119,8 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
     fn_targets = [
         measure.Target(fn.name, fn.handler.rsplit(".", 1)[0],
                        (str(code_dirs[fn.name]), str(shared_python)),
-                       lambda_env.lambda_environment(fn, code_dirs[fn.name], home), attr=fn.handler.rsplit(".", 1)[1])
+                       lambda_env.lambda_environment(configs[fn.name], fn, code_dirs[fn.name], home),
+                       attr=fn.handler.rsplit(".", 1)[1])
         for fn in fns
     ]
     # The layer as build.sh ships it: no bytecode (a stand-in copy of this platform's installs, see staging).
@@ -150,7 +186,7 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
                 code_dirs[wfn.name] = staging.stage_function(wfn, stage_root)
             target = measure.Target(wfn.name, wfn.handler.rsplit(".", 1)[0],
                                     (str(code_dirs[wfn.name]), str(shared_python)),
-                                    lambda_env.lambda_environment(wfn, code_dirs[wfn.name], home),
+                                    lambda_env.lambda_environment(configs[wfn.name], wfn, code_dirs[wfn.name], home),
                                     attr=wfn.handler.rsplit(".", 1)[1])
             _log(progress, f"warm: {wfn.name} x {warm_n} invocations in one process")
             options = {"n": warm_n, "method": wfn.route.method, "path": wfn.route.path,
@@ -168,9 +204,15 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
         "schema": SCHEMA,
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "host": {"python": staging.python_version(), "executable": sys.executable, "machine": platform.machine(),
-                 "cpus": os.cpu_count(), "lambda_python": lambda_env.LAMBDA_PYTHON_VERSION},
+                 "cpus": os.cpu_count(), "lambda_python": LAMBDA_PYTHON_VERSION,
+                 "load_average": list(os.getloadavg())},
         "settings": {"runs": runs, "warmup": warmup, "shipped_runs": shipped_runs, "warm_n": warm_n,
-                     "stage_root": str(stage_root), "site_packages": site},
+                     "stage_root": str(stage_root), "site_packages": site, "stage": stage or "(manifest)",
+                     "cold_runs": cold_runs, "cache_n": cache_n, "cache_requests": cache_requests,
+                     "tracing": {name: configs[name].tracing or "off" for name in code_dirs},
+                     "sdk_tracing": sorted(n for n in code_dirs if configs[n].environment.get("BAZAAR_TRACING"))},
+        "cold_start": cold,
+        "cache": cache,
         "baselines": base,
         "functions": out_fns,
         "layers": layers,
@@ -178,3 +220,54 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
         "warm": warm,
         "elapsed_s": round(time.monotonic() - started, 1),
     }
+
+
+def _cold_starts(fns: Sequence[Function], configs: dict[str, template.FunctionConfig], code_dirs: dict[str, Path],
+                 shared_python: Path, home: Path, backend: Any, runs: int, warmup: int, stage_root: Path,
+                 progress: Optional[Callable[[str], None]], compare_sdk: Sequence[str] = ()) -> dict[str, Any]:
+    from bazaar.settings import TRACING_ENV, TRACING_SDK
+    from tests.bench.events import first_event
+
+    targets = []
+    for fn in fns:
+        cfg = configs[fn.name]
+        env = cfg.lambda_environment(backend.grant_values(fn), code_dirs[fn.name], home, backend.endpoint_url,
+                                     backend.region)
+        targets.append(coldstart.ColdTarget(
+            fn.name, fn.handler.rsplit(".", 1)[0], fn.handler.rsplit(".", 1)[1],
+            (str(code_dirs[fn.name]), str(shared_python)), env,
+            (lambda name: lambda run: first_event(name, backend, run))(fn.name), cfg.physical_name,
+            traced=cfg.tracing == "Active"))
+    for t in [t for t in targets if t.key in compare_sdk]:  # the same function, as a stage that opts in runs it
+        targets.append(coldstart.ColdTarget(f"{t.key} {SDK_SUFFIX}", t.module, t.attr, t.paths,
+                                            {**t.env, TRACING_ENV: TRACING_SDK}, t.first_event, t.function_name,
+                                            traced=True))
+    floor_env = {k: v for k, v in targets[0].env.items() if k.startswith(("AWS_", "PATH", "HOME", "LANG", "TZ"))}
+    floor = coldstart.ColdTarget(coldstart.FLOOR, "boto3", "", (), floor_env, lambda run: ({}, 0), mode="floor")
+    _log(progress, f"cold starts: floor + {len(targets)} function(s) x {runs} fresh processes (+{warmup} warm-up), "
+                   "interleaved")
+    samples = coldstart.collect(floor, targets, runs, stage_root / "events", str(EVENTS_HELPERS), warmup=warmup,
+                                progress=progress)
+    return coldstart.results(samples)
+
+
+def _cache_figures(fns: Sequence[Function], configs: dict[str, template.FunctionConfig],
+                   code_dirs: dict[str, Path], shared_python: Path, home: Path, backend: Any, n: int, requests: int,
+                   stage_root: Path, progress: Optional[Callable[[str], None]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    wanted = {"get_product": cachebench.product_events(backend), "list_products": cachebench.list_events()}
+    for fn in fns:
+        if fn.name not in wanted:
+            continue
+        _log(progress, f"cache: {fn.name}, {n} cached/uncached pairs, {requests}-request mix with and without")
+        cfg = configs[fn.name]
+        env = cfg.lambda_environment(backend.grant_values(fn), code_dirs[fn.name], home, backend.endpoint_url,
+                                     backend.region)
+        try:
+            out[fn.name] = cachebench.run(fn.handler.rsplit(".", 1)[0], (str(code_dirs[fn.name]),
+                                                                         str(shared_python)),
+                                          env, wanted[fn.name], n, requests, stage_root / "events",
+                                          str(EVENTS_HELPERS), backend.cache_url, cfg.physical_name)
+        except (measure.ChildFailed, OSError, subprocess.TimeoutExpired) as exc:
+            out[fn.name] = {"error": str(exc)}
+    return out

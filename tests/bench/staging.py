@@ -88,6 +88,10 @@ def stage_function(fn: Function, stage_root: Path) -> Path:
     for src in function_dirs(fn):
         if src.is_dir():
             shutil.copytree(src, pkg / src.name, ignore=_IGNORE)
+    from infra.assets import generated_files  # what the build adds (the API documents), made the same way
+
+    for src, rel in generated_files(fn):
+        shutil.copy2(src, code_dir / rel)
     return code_dir
 
 
@@ -141,3 +145,13 @@ def layer_version_mismatches(layer_dir: Path = LAYER_DIR) -> list[str]:
 
 def python_version() -> str:
     return ".".join(map(str, sys.version_info[:3]))
+
+
+def compile_bytecode(root: Path) -> None:
+    """Bytecode for this interpreter, as the assets ship it for the runtime's (layers/bytecode.py): unchecked-hash
+    .pyc files, so a cold start reads bytecode instead of compiling every module (the code dirs are read-only on
+    Lambda, and children run with -B)."""
+    import compileall
+
+    compileall.compile_dir(str(root), quiet=1, workers=0,
+                           invalidation_mode=__import__("py_compile").PycInvalidationMode.UNCHECKED_HASH)

@@ -6,6 +6,7 @@ import pytest
 
 from bazaar import resources, runtime
 from bazaar.manifest import FUNCTIONS, GRANT_ENV, Grant
+from bazaar.settings import TRACING_ENV, TRACING_SDK
 from infra.config import stage_config
 
 from .conftest import Synth
@@ -28,6 +29,15 @@ def test_one_lambda_per_manifest_entry(dev: Synth) -> None:
         assert p["Handler"] == spec.handler
         assert (p["MemorySize"], p["Timeout"]) == (spec.memory_mb, spec.timeout_s), spec.name
         assert {layer["Ref"] for layer in p["Layers"]} == layers, spec.name
+
+
+def test_tracing_is_active_and_the_sdk_only_where_the_stage_opts_in(synth: Synth) -> None:
+    cfg = stage_config(synth.stage)
+    for name, (_, p) in functions(synth).items():
+        assert ("TracingConfig" in p) == cfg.tracing.active, name
+        env = p["Environment"]["Variables"]
+        assert (env.get(TRACING_ENV) == TRACING_SDK) == cfg.tracing.in_process, name
+        assert TRACING_ENV in env or not cfg.tracing.in_process, name
 
 
 def test_each_function_has_its_own_log_group_with_retention(synth: Synth) -> None:
@@ -115,3 +125,29 @@ def test_shared_layer_holds_the_bazaar_package(dev: Synth) -> None:
     assert any({"bazaar"} == c for c in contents.values()), contents
     assert any("aws_lambda_powertools" in c and "pydantic" in c for c in contents.values()), contents
     assert not any("botocore" in c for c in contents.values())  # the runtime's boto3/botocore pair is used
+
+
+def test_the_bench_reads_every_function_out_of_the_synthesized_template(synth: Synth) -> None:
+    """`make bench` runs cold starts in the environment this template gives: it must find every function and
+    resolve every token to a grant variable it can provide locally."""
+    from tests.bench.template import function_configs
+
+    configs = function_configs(synth.stateless)
+    cfg = stage_config(synth.stage)
+    assert set(configs) == {spec.name for spec in FUNCTIONS}
+    for spec in FUNCTIONS:
+        c = configs[spec.name]
+        assert (c.handler, c.memory_mb, c.timeout_s) == (spec.handler, spec.memory_mb, spec.timeout_s)
+        assert c.tracing == ("Active" if cfg.tracing.active else "")
+        assert (c.log_format, c.log_level) == ("JSON", cfg.log_level)
+        tokens = {k for k, v in c.environment.items() if not isinstance(v, str)}
+        assert tokens <= set(spec.env_names), (spec.name, tokens)
+
+
+def test_the_api_document_functions_ship_the_generated_documents(dev: Synth) -> None:
+    for name, (_, p) in functions(dev).items():
+        spec = next(f for f in FUNCTIONS if f.name == name)
+        root = dev.outdir / f"asset.{p['Code']['S3Key'].removesuffix('.zip')}"
+        for generated in spec.generated:
+            shipped = root / "functions" / name / generated
+            assert shipped.is_file() and shipped.stat().st_size > 1000, (name, generated)

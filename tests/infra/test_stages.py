@@ -46,7 +46,7 @@ def test_prod_keeps_logs_longer_and_allows_more_traffic(dev: Synth, prod: Synth)
 
 def test_every_stage_has_pitr_tracing_and_access_logs() -> None:
     for cfg in STAGES.values():
-        assert cfg.point_in_time_recovery and cfg.tracing and cfg.access_logs, cfg.stage
+        assert cfg.point_in_time_recovery and cfg.tracing.active and cfg.access_logs, cfg.stage
 
 
 def test_stacks_are_tagged(synth: Synth) -> None:

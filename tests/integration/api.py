@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -59,7 +60,10 @@ class Api:
     def call(self, name: str, event: dict[str, Any]) -> Result:
         raw = self._invoke(name, event)
         headers = {k.lower(): v for k, v in (raw.get("headers") or {}).items()}
-        return Result(int(raw["statusCode"]), headers, raw.get("body"), raw)
+        body = raw.get("body")
+        if body is not None and raw.get("isBase64Encoded"):  # API Gateway sends the client the decoded bytes
+            body = base64.b64decode(body).decode("utf-8")
+        return Result(int(raw["statusCode"]), headers, body, raw)
 
     # --- event builders ---------------------------------------------------------------------------------------
     @staticmethod

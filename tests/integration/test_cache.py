@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from bazaar import wiring
-from bazaar.services.catalog import product_key
+from bazaar.adapters.cache import product_key
 from tests.integration.api import ADMIN, Api
 
 # A hang detector, not a benchmark: 20 requests with a hung cache and no circuit breaker take ~8 s

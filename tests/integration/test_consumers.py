@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from bazaar import consumers, manifest, wiring
 from bazaar.domain.ids import new_id
 from bazaar.resources import subscription_filter
-from bazaar.services.catalog import product_key
+from bazaar.adapters.cache import product_key
 from tests.integration.api import Api
 from tests.support.events import FakeContext
 
@@ -219,18 +219,20 @@ def test_a_failed_publish_is_retried_not_lost(api: Api, topic: dict[str, str], c
 
 # --- invalidate_cache -------------------------------------------------------------------------------------------
 
-def test_update_event_sets_the_newer_version(api: Api, consumer_env: dict[str, str]) -> None:
+def test_update_event_evicts_older_versions_and_never_caches_the_event_body(api: Api,
+                                                                           consumer_env: dict[str, str]) -> None:
     product = api.new_product()
     pid = product["product_id"]
     api.get(pid)  # v1 cached
     assert invalidate({"Records": [sqs_record(json.dumps(updated_message(product, 5, name="Newer")))]}) == {
         "batchItemFailures": []}
-    assert cached(consumer_env, pid).startswith("5|")
+    assert cached(consumer_env, pid) == "5|evicted"  # versions below 5 are stale; no body from the event
     got = api.get(pid)
-    assert (got.headers["x-cache"], got.json["version"], got.json["name"]) == ("HIT", 5, "Newer")
+    assert (got.headers["x-cache"], got.json["version"], got.json["name"]) == ("MISS", 1, product["name"])
     older = updated_message(product, 3, name="Older")
     assert invalidate({"Records": [sqs_record(json.dumps(older))]}) == {"batchItemFailures": []}
-    assert api.get(pid).json["name"] == "Newer"  # an older event never wins
+    assert cached(consumer_env, pid) == "5|evicted"  # an older event never wins
+    assert "Older" not in api.get(pid).body and "Newer" not in api.get(pid).body
 
 
 def test_the_same_event_twice_is_applied_once(api: Api, consumer_env: dict[str, str]) -> None:
@@ -284,7 +286,7 @@ def test_cache_down_fails_the_record_so_it_is_retried(api: Api, consumer_env: di
     monkeypatch.setenv("CACHE_URL", consumer_env["CACHE_URL"])
     wiring.reset()
     assert invalidate({"Records": [sqs_record(message)]}) == {"batchItemFailures": []}  # the retry applies it
-    assert json.loads(cached(consumer_env, product["product_id"]).partition("|")[2])["name"] == "Eventually"
+    assert cached(consumer_env, product["product_id"]) == "2|evicted"
 
 
 def test_backstop_repairs_a_write_that_missed_the_cache(api: Api, topic: dict[str, str],
@@ -302,5 +304,7 @@ def test_backstop_repairs_a_write_that_missed_the_cache(api: Api, topic: dict[st
 
     assert publish(stream_event(outbox_records(consumer_env["TABLE_NAME"]))) == {"batchItemFailures": []}
     assert invalidate(sqs_event_from_queue(topic["invalidate"])) == {"batchItemFailures": []}
+    got = api.get(pid)  # v1 evicted: read from the table, then cached
+    assert (got.headers["x-cache"], got.json["version"], got.json["name"]) == ("MISS", 2, "Patched")
     got = api.get(pid)
     assert (got.headers["x-cache"], got.json["version"], got.json["name"]) == ("HIT", 2, "Patched")

@@ -55,3 +55,39 @@ def http_event(method: str, path: str, *, route_key: Optional[str] = None, body:
         "queryStringParameters": qs or None, "pathParameters": path_parameters, "requestContext": ctx,
         "body": body, "isBase64Encoded": False,
     }
+
+
+def sqs_record(body: str, event_type: str, queue_arn: str, message_id: Optional[str] = None) -> dict[str, Any]:
+    """One record of Lambda's SQS event (raw SNS delivery: the body is the event message)."""
+    import hashlib
+
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": "AQEB" + uuid.uuid4().hex,
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000)),
+                       "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                       "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000))},
+        "messageAttributes": {"type": {"stringValue": event_type, "stringListValues": [], "binaryListValues": [],
+                                       "dataType": "String"}},
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": "eu-west-1",
+    }
+
+
+def stream_insert_record(image: dict[str, Any], keys: dict[str, Any], stream_arn: str,
+                         sequence_number: str) -> dict[str, Any]:
+    """One record of Lambda's DynamoDB stream event: an INSERT with its new image (DynamoDB JSON)."""
+    return {
+        "eventID": uuid.uuid4().hex,
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": {"ApproximateCreationDateTime": int(time.time()), "Keys": keys, "NewImage": image,
+                     "SequenceNumber": sequence_number, "SizeBytes": len(json.dumps(image)),
+                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "eventSourceARN": stream_arn,
+    }

@@ -5,19 +5,20 @@
   edit finds the stock moved on). It also
   records the events written with each change (the outbox) and lets a test run code at chosen points
   (``on_get`` / ``on_replace``) to interleave a "concurrent" writer deterministically.
-- ``FakeCache`` implements ``set_if_absent`` (SET NX) and ``set_if_newer`` (compare-and-set on the ``<version>|``
-  prefix, like the Lua script) and fails open like ``ValkeyCache`` when ``down`` is set.
+- ``FakeCache`` implements ``ProductCache`` with the adapter's rules (versioned compare-and-set, tombstones,
+  eviction marks, fill claims, list generations and the settling window) and fails open when ``down`` is set.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import replace as dc_replace
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
-from bazaar.domain.catalog import MUTABLE_FIELDS, Product
+from bazaar.domain.catalog import MUTABLE_FIELDS, Listing, ListPage, Product
 from bazaar.domain.events import DomainEvent
-from bazaar.domain.ports import Page, StaleVersion
+from bazaar.domain.ports import (MISS, UNAVAILABLE, Absent, Cached, Claim, ListingState, Lookup, Page, StaleVersion,
+                                 Tombstone)
 
 Hook = Optional[Callable[[str], None]]
 ReadHook = Optional[Callable[[str], Optional[Product]]]
@@ -90,45 +91,143 @@ class FakeProductRepository:
 
 
 class FakeCache:
-    _VERSION = re.compile(r"^(\d+)\|")
+    """``ProductCache`` in memory, with the adapter's rules (tests/integration/test_cache_port.py runs the same
+    contract against both). Entries are (version, rank, product or None); ``down`` makes every call fail open;
+    ``clock_ms`` drives the list settling window and entry expiry; ``on_lookup`` runs before each lookup."""
+
+    EVICTED, PRODUCT, TOMBSTONE = 0, 1, 2
+
+    def __init__(self, product_ttl_ms: int = 60_000, list_ttl_ms: int = 15_000, settle_ms: int = 2_000) -> None:
+        self.entries: dict[str, tuple[int, int, Optional[Product]]] = {}
+        self.expires: dict[str, int] = {}  # product id -> clock_ms when its entry expires
+        self.claims: set[str] = set()
+        self.pages: dict[tuple[int, Listing], tuple[ListPage, int]] = {}  # -> (page, expiry)
+        self.generation = 0
+        self.settled_at = -1  # clock_ms when the last change has settled
+        self.down = False
+        self.clock_ms = 0
+        self.product_ttl_ms, self.list_ttl_ms, self.settle_ms = product_ttl_ms, list_ttl_ms, settle_ms
+        self.on_lookup: Optional[Callable[[str], None]] = None
+        self.calls: list[str] = []
+
+    # --- test helpers -----------------------------------------------------------------------------------------
+    def version_of(self, product_id: str) -> Optional[int]:
+        entry = self.entries.get(product_id)
+        return entry[0] if entry else None
+
+    def expire(self, product_id: str) -> None:
+        self.entries.pop(product_id, None)
+
+    # --- ProductCache ---------------------------------------------------------------------------------------
+    def _reachable(self, call: str) -> bool:
+        self.calls.append(call)
+        return not self.down
+
+    def lookup(self, product_id: str) -> Lookup:
+        if self.on_lookup:
+            self.on_lookup(product_id)
+        if not self._reachable("lookup"):
+            return UNAVAILABLE
+        entry = self.entries.get(product_id)
+        if entry is not None and self.expires[product_id] <= self.clock_ms:
+            del self.entries[product_id]
+            entry = None
+        if entry is None or entry[1] == self.EVICTED:
+            return MISS
+        version, rank, product = entry
+        return Tombstone(version) if rank == self.TOMBSTONE else Cached(product)  # type: ignore[arg-type]
+
+    def _put(self, call: str, product_id: str, version: int, rank: int, product: Optional[Product],
+             same_rank: bool = False) -> bool:
+        if not self._reachable(call):
+            return False
+        current = self.entries.get(product_id)
+        if current is not None and self.expires[product_id] > self.clock_ms and (
+                current[:2] > (version, rank) or (current[:2] == (version, rank) and not same_rank)):
+            return True  # reachable, nothing to do: this version (or a newer one) is already there
+        self.entries[product_id] = (version, rank, product)
+        self.expires[product_id] = self.clock_ms + self.product_ttl_ms
+        return True
+
+    def fill(self, product: Product) -> bool:
+        return self._put("fill", product.product_id, product.version, self.PRODUCT, product)
+
+    def store(self, product: Product) -> bool:
+        return self._put("store", product.product_id, product.version, self.PRODUCT, product)
+
+    def refresh(self, product: Product) -> bool:
+        return self._put("refresh", product.product_id, product.version, self.PRODUCT, product, same_rank=True)
+
+    def bury(self, product_id: str, last_version: int) -> bool:
+        return self._put("bury", product_id, last_version + 1, self.TOMBSTONE, None)
+
+    def evict(self, product_id: str, version: Optional[int]) -> bool:
+        if version is None:
+            if not self._reachable("evict"):
+                return False
+            self.entries.pop(product_id, None)
+            return True
+        return self._put("evict", product_id, version, self.EVICTED, None)
+
+    def claim_fill(self, product_id: str) -> Claim:
+        if not self._reachable("claim_fill"):
+            return Claim.UNAVAILABLE
+        if product_id in self.claims:
+            return Claim.TAKEN
+        self.claims.add(product_id)
+        return Claim.CLAIMED
+
+    def await_fill(self, product_id: str) -> tuple[Lookup, bool]:
+        found = self.lookup(product_id)
+        self.calls[-1] = "await_fill"
+        return found, found is not UNAVAILABLE and product_id in self.claims
+
+    def release_fill(self, product_id: str) -> None:
+        if self._reachable("release_fill"):
+            self.claims.discard(product_id)
+
+    def catalog_changed(self) -> bool:
+        if not self._reachable("catalog_changed"):
+            return False
+        self.generation += 1
+        self.settled_at = self.clock_ms + self.settle_ms
+        return True
+
+    def listing_state(self) -> Optional[ListingState]:
+        if not self._reachable("listing_state"):
+            return None
+        return ListingState(self.generation, max(self.settled_at - self.clock_ms, 0))
+
+    def page(self, state: ListingState, listing: Listing) -> Union[ListPage, Absent]:
+        if not self._reachable("page"):
+            return UNAVAILABLE
+        found = self.pages.get((state.generation, listing))
+        return found[0] if found and found[1] > self.clock_ms else MISS
+
+    def keep_page(self, state: ListingState, listing: Listing, page: ListPage) -> None:
+        if not self._reachable("keep_page"):
+            return
+        ttl = min(self.list_ttl_ms, state.settling_ms) if state.settling_ms else self.list_ttl_ms
+        key = (state.generation, listing)
+        if key not in self.pages or self.pages[key][1] <= self.clock_ms:
+            self.pages[key] = (page, self.clock_ms + max(ttl, 1))
+
+
+class FakeCursors:
+    """``Cursors`` without signatures: a cursor is the position's JSON; anything else is refused."""
 
     def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-        self.ttls: dict[str, int] = {}
-        self.down = False
+        self.encoded = 0
 
-    def get(self, key: str) -> Optional[str]:
-        return None if self.down else self.data.get(key)
+    def encode(self, position: dict[str, Any]) -> str:
+        self.encoded += 1
+        return json.dumps(position, sort_keys=True)
 
-    def set_if_absent(self, key: str, value: str, ttl_s: int) -> None:
-        if not self.down and key not in self.data:
-            self.data[key], self.ttls[key] = value, ttl_s
-
-    def set_if_newer(self, key: str, version: int, value: str, ttl_s: int) -> bool:
-        if self.down:
-            return False
-        current = self.data.get(key)
-        match = self._VERSION.match(current) if current is not None else None
-        if match and int(match.group(1)) >= version:
-            return True  # reachable, nothing to do: the cache already holds this version or a newer one
-        self.data[key], self.ttls[key] = value, ttl_s
-        return True
-
-    def delete(self, *keys: str) -> bool:
-        if self.down:
-            return False
-        for k in keys:
-            self.data.pop(k, None)
-        return True
-
-    def incr(self, key: str) -> Optional[int]:
-        if self.down:
-            return None
-        value = int(self.data.get(key, "0")) + 1
-        self.data[key] = str(value)
-        return value
-
-    def version_of(self, key: str) -> Optional[int]:
-        entry = self.data.get(key)
-        match = self._VERSION.match(entry) if entry is not None else None
-        return int(match.group(1)) if match else None
+    def decode(self, cursor: str) -> dict[str, Any]:
+        try:
+            position = json.loads(cursor)
+        except ValueError as exc:
+            raise ValueError("malformed cursor") from exc
+        if not isinstance(position, dict):
+            raise ValueError("malformed cursor")
+        return position

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import redis
+import logging
+
+import pytest
 
 from bazaar.adapters.cache import CircuitBreaker, ValkeyCache
+from bazaar.adapters.valkey import ValkeyUnavailable
+from bazaar.domain.catalog import Product
+from bazaar.domain.ports import UNAVAILABLE, Claim
+
+PRODUCT = Product("k", "s", "n", "", 1, "EUR", 0, 1, "t", "t")
 
 
 class Clock:
@@ -65,22 +72,18 @@ def test_a_successful_probe_closes_it() -> None:
 
 
 class BrokenClient:
-    """A redis client whose every call fails like an unreachable server; counts the attempts."""
+    """A Valkey connection whose every round trip fails like an unreachable server; counts the attempts."""
 
     def __init__(self) -> None:
         self.calls = 0
 
-    def register_script(self, script):
-        def run(keys, args):
-            self.calls += 1
-            raise redis.exceptions.TimeoutError("Timeout reading from socket")
-        return run
+    def execute(self, *args):
+        self.calls += 1
+        raise ValkeyUnavailable("ConnectionRefusedError: [Errno 111] Connection refused")
 
-    def __getattr__(self, name):
-        def fail(*args, **kwargs):
-            self.calls += 1
-            raise redis.exceptions.ConnectionError("Error 111 connecting")
-        return fail
+    def pipeline(self, commands):
+        self.calls += 1
+        raise ValkeyUnavailable("TimeoutError: timed out")
 
 
 def test_cache_fails_open_and_stops_calling_once_open() -> None:
@@ -88,16 +91,35 @@ def test_cache_fails_open_and_stops_calling_once_open() -> None:
     client = BrokenClient()
     breaker = CircuitBreaker(failure_threshold=3, cool_down_s=10, clock=clock)
     cache = ValkeyCache(client, breaker)  # type: ignore[arg-type]
-    assert cache.get("k") is None
-    assert cache.set_if_newer("k", 2, "2|{}", 60) is False
-    assert cache.incr("g") is None
+    assert cache.lookup("k") is UNAVAILABLE
+    assert cache.store(PRODUCT) is False
+    assert cache.catalog_changed() is False
     assert client.calls == 3
     # open: no more calls, same fail-open answers
-    assert cache.get("k") is None
-    assert cache.set_if_absent("k", "v", 60) is None
-    assert cache.delete("k") is False
-    assert cache.set_if_newer("k", 2, "2|{}", 60) is False
+    assert cache.lookup("k") is UNAVAILABLE
+    assert cache.fill(PRODUCT) is False
+    assert cache.bury("k", 1) is False
+    assert cache.evict("k", 2) is False and cache.evict("k", None) is False
+    assert cache.claim_fill("k") is Claim.UNAVAILABLE
+    assert cache.listing_state() is None
+    cache.release_fill("k")
     assert client.calls == 3
     clock.now += 10
-    assert cache.get("k") is None
+    assert cache.lookup("k") is UNAVAILABLE
     assert client.calls == 4
+
+
+def test_transitions_are_logged_once_each(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=2, cool_down_s=5, clock=clock)
+    with caplog.at_level(logging.INFO, logger="bazaar"):
+        for _ in range(4):  # opens on the 2nd; the 3rd/4th (after cool-downs) re-open silently
+            breaker.failure()
+            clock.now += 5
+        clock.now += 1.5
+        breaker.success()
+        breaker.success()
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["cache circuit opened: reading without the cache",
+                        "cache circuit closed: the cache answers again"]
+    assert caplog.records[1].open_s == 16.5

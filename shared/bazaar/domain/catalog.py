@@ -36,6 +36,24 @@ class Product:
         return f'"{self.product_id}.{self.version}"'
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Which page of which product listing: all products or one seller's, newest first."""
+
+    seller_id: Optional[str]
+    limit: int
+    cursor: Optional[str]  # opaque: where the previous page ended (None: the first page)
+
+
+@dataclass(frozen=True)
+class ListPage:
+    items: tuple[Product, ...]
+    next_cursor: Optional[str]  # None on the last page
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"items": [p.to_dict() for p in self.items], "next_cursor": self.next_cursor}
+
+
 def new_product(actor: Actor, fields: Mapping[str, Any], now: str) -> tuple[Product, DomainEvent]:
     if "seller" not in actor.groups:
         raise Forbidden("only sellers can list products")

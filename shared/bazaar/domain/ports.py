@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Protocol
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
-from bazaar.domain.catalog import Product
+from bazaar.domain.catalog import Listing, ListPage, Product
 from bazaar.domain.events import DomainEvent
 
 if TYPE_CHECKING:
@@ -46,22 +47,101 @@ class ProductRepository(Protocol):
     def list(self, seller_id: Optional[str], limit: int, start: Optional[dict[str, Any]]) -> Page: ...
 
 
-class Cache(Protocol):
-    """A best-effort cache: every method fails open (returns None/False, does nothing) when the cache is down."""
+# --- the catalog cache ------------------------------------------------------------------------------------------
+# What a lookup can find. The cache holds products by version; how an entry is encoded is the adapter's business.
 
-    def get(self, key: str) -> Optional[str]: ...
+@dataclass(frozen=True)
+class Cached:
+    """A product entry: the product as it was at ``product.version``."""
 
-    def set_if_absent(self, key: str, value: str, ttl_s: int) -> None: ...
+    product: Product
 
-    def set_if_newer(self, key: str, version: int, value: str, ttl_s: int) -> bool:
-        """Store ``value`` unless the entry holds a version >= ``version``. False if the cache is unreachable.
 
-        ``value`` starts with ``"<version>|"`` (the service layer's encoding), which the cache compares on."""
+@dataclass(frozen=True)
+class Tombstone:
+    """The product was deleted: no version below ``version`` (one past its last one) may be cached again."""
 
-    def delete(self, *keys: str) -> bool:
-        """True when the keys are gone, False when the cache could not be reached."""
+    version: int
 
-    def incr(self, key: str) -> Optional[int]: ...
+
+class Absent(Enum):
+    MISS = "miss"  # nothing usable: no entry, an evicted version, or an entry the adapter could not read
+    UNAVAILABLE = "unavailable"  # the cache did not answer: skip it for the rest of this request
+
+
+MISS, UNAVAILABLE = Absent.MISS, Absent.UNAVAILABLE
+Lookup = Union[Cached, Tombstone, Absent]
+
+
+class Claim(Enum):
+    """The answer to "may I fill this entry?" (single flight: one reader loads a missing entry, others wait)."""
+
+    CLAIMED = "claimed"  # yes: load it, fill it, release the claim
+    TAKEN = "taken"  # another reader is loading it right now
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class ListingState:
+    """The cache's view of the product listings: which generation of pages is current, and for how long pages
+    should still be kept short because a write happened moments ago (the index may not show it yet)."""
+
+    generation: int
+    settling_ms: int
+
+
+class ProductCache(Protocol):
+    """A best-effort cache of catalog reads. No method raises: an unreachable cache answers ``UNAVAILABLE``,
+    ``False`` or ``None`` at once (a short timeout, then a circuit breaker).
+
+    Every product entry is versioned and replaced only by a newer one, so neither a slow reader nor a late writer
+    or event can put an older version back. Order at one version: an eviction mark < the product < a tombstone.
+    """
+
+    def lookup(self, product_id: str) -> Lookup: ...
+
+    def fill(self, product: Product) -> bool:
+        """A reader's fill, after reading the table: kept unless the entry holds this version or a newer one."""
+
+    def store(self, product: Product) -> bool:
+        """A writer's new version (same rule as ``fill``). False: the cache could not be reached."""
+
+    def refresh(self, product: Product) -> bool:
+        """The product changed without a new version (an order moved its stock): replace an entry of this version
+        (or none), never a newer version or a tombstone."""
+
+    def bury(self, product_id: str, last_version: int) -> bool:
+        """Leave a tombstone for a product deleted at ``last_version``."""
+
+    def evict(self, product_id: str, version: Optional[int]) -> bool:
+        """Make every cached version below ``version`` unusable (an eviction mark at ``version``), without
+        writing a product; ``None``: drop the entry, whatever its version."""
+
+    def claim_fill(self, product_id: str) -> Claim: ...
+
+    def await_fill(self, product_id: str) -> tuple[Lookup, bool]:
+        """The entry now, and whether another reader still holds the claim to fill it."""
+
+    def release_fill(self, product_id: str) -> None: ...
+
+    def catalog_changed(self) -> bool:
+        """A product was added, changed or removed: every cached list page is outdated."""
+
+    def listing_state(self) -> Optional[ListingState]:
+        """None: the cache could not be reached."""
+
+    def page(self, state: ListingState, listing: Listing) -> Union[ListPage, Absent]: ...
+
+    def keep_page(self, state: ListingState, listing: Listing, page: ListPage) -> None: ...
+
+
+class Cursors(Protocol):
+    """Opaque, tamper-evident list positions for one listing (the web layer signs them)."""
+
+    def encode(self, position: dict[str, Any]) -> str: ...
+
+    def decode(self, cursor: str) -> dict[str, Any]:
+        """Raises ValueError (a 400 for the client) when ``cursor`` was not issued for this listing."""
 
 
 class EventPublisher(Protocol):

@@ -20,7 +20,7 @@ from bazaar.domain.identity import Actor
 from bazaar.domain.ids import is_valid_id, new_id
 from bazaar.domain.orders import (LineRequest, Order, PaymentMethod, ProductSnapshot, Shortage, StockShortage,
                                   Transition, UnknownProducts)
-from bazaar.domain.ports import (Cache, OrderPage, OrderRepository, ProductRepository, ProductsGone,
+from bazaar.domain.ports import (OrderPage, OrderRepository, ProductCache, ProductRepository, ProductsGone,
                                  ReservationFailed, StaleOrder)
 from bazaar.services import catalog
 
@@ -36,7 +36,8 @@ def snapshot_of(product: Product) -> ProductSnapshot:
                            product.currency, product.version)
 
 
-def _snapshots(products: ProductRepository, cache: Cache, product_ids: Sequence[str]) -> dict[str, ProductSnapshot]:
+def _snapshots(products: ProductRepository, cache: ProductCache,
+               product_ids: Sequence[str]) -> dict[str, ProductSnapshot]:
     found = {}
     for pid in product_ids:
         try:
@@ -47,7 +48,7 @@ def _snapshots(products: ProductRepository, cache: Cache, product_ids: Sequence[
     return found
 
 
-def place_order(orders: OrderRepository, products: ProductRepository, cache: Cache, actor: Actor,
+def place_order(orders: OrderRepository, products: ProductRepository, cache: ProductCache, actor: Actor,
                 lines: Sequence[LineRequest], payment_method: PaymentMethod) -> Order:
     if "customer" not in actor.groups:
         raise Forbidden("only customers can place orders")

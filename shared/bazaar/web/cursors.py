@@ -10,7 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+from typing import Any, Callable
 
 MAX_CURSOR_LENGTH = 1024
 
@@ -53,3 +53,18 @@ def decode_cursor(cursor: str, scope: str, key: bytes) -> dict[str, Any]:
     if not isinstance(position, dict):
         raise BadCursor("malformed cursor")
     return position
+
+
+class SignedCursors:
+    """``bazaar.domain.ports.Cursors`` for one listing (``scope``). The key is fetched on first use only: a
+    cached first page needs no key at all."""
+
+    def __init__(self, scope: str, key: Callable[[], bytes]) -> None:
+        self._scope = scope
+        self._key = key
+
+    def encode(self, position: dict[str, Any]) -> str:
+        return encode_cursor(position, self._scope, self._key())
+
+    def decode(self, cursor: str) -> dict[str, Any]:
+        return decode_cursor(cursor, self._scope, self._key())

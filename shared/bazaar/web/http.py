@@ -27,36 +27,20 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar import manifest
-from bazaar.domain.errors import (Conflict, DomainError, Forbidden, InvalidRequest, NotFound, PreconditionFailed,
-                                  Unavailable)
+from bazaar.domain.errors import DomainError, Forbidden, Unavailable
 from bazaar.domain.identity import Actor
 from bazaar.domain.ports import InvalidPosition
-from bazaar.observability import logger, metrics, tracer
+from bazaar.observability import logger, metrics, traced
 from bazaar.settings import MAX_BODY_BYTES
 from bazaar.web import bodies
 from bazaar.web.audit import audit
 from bazaar.web.cursors import BadCursor
 from bazaar.web.identity import actor_of
-from bazaar.web.problems import problem, problem_result
+from bazaar.web.limits import body_size
+from bazaar.web.problems import problem, problem_result, status_of
 
-STATUS_OF: dict[type[DomainError], int] = {
-    NotFound: 404,
-    Forbidden: 403,
-    Conflict: 409,
-    PreconditionFailed: 412,
-    InvalidRequest: 422,
-    Unavailable: 503,
-}
 _BAD_REQUEST_LOCATIONS = ("query", "header", "path", "cookie")
 METHODS_WITH_BODY = ("POST", "PUT", "PATCH")
-
-
-def status_of(ex: DomainError) -> int:
-    """The status of a domain error or of its nearest mapped base class (e.g. a stock shortage is a Conflict)."""
-    for cls in type(ex).__mro__:
-        if cls in STATUS_OF:
-            return STATUS_OF[cls]
-    return 400
 
 
 def _validation_problem(ex: RequestValidationError) -> Response:
@@ -124,13 +108,6 @@ def current_actor(app: APIGatewayHttpResolver) -> Actor:
     return actor
 
 
-def _body_size(event: Mapping[str, Any]) -> int:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return len(body) * 3 // 4 - body[-2:].count("=")  # the decoded size: padding is not content
-    return len(body.encode("utf-8", "surrogatepass"))
-
-
 def _is_json_array(text: str) -> bool:
     """Powertools validates a list's first element against a non-list body model, so ``[{...}, junk]`` would pass
     as ``{...}``. Every Bazaar request body is a JSON object (contract §3): an array is a 422, not a first item."""
@@ -187,7 +164,7 @@ def http_handler(function_name: str, app: APIGatewayHttpResolver,
 
     def _guard(event: Mapping[str, Any]) -> tuple[Optional[Actor], Optional[dict]]:
         actor = actor_of(event)  # first, so even a 413 is audited with the caller's sub
-        if _body_size(event) > MAX_BODY_BYTES:
+        if body_size(event) > MAX_BODY_BYTES:
             return actor, problem_result(413, f"request body exceeds {MAX_BODY_BYTES} bytes")
         if route.public:
             refused = authenticate(event) if authenticate else None  # e.g. a webhook's signature, before parsing
@@ -203,7 +180,7 @@ def http_handler(function_name: str, app: APIGatewayHttpResolver,
         return actor, None
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @traced
     @metrics.log_metrics
     def handler(event: dict, context: LambdaContext) -> dict:
         actor, early = _guard(event)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import sys
 from functools import lru_cache
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
@@ -180,3 +182,34 @@ def openapi_document() -> dict[str, Any]:
 
 def openapi_json() -> str:
     return json.dumps(openapi_document(), separators=(",", ":"))
+
+
+def docs_html(spec_json: str) -> str:
+    """Swagger UI with its JavaScript, CSS and ``spec_json`` inlined: it works with no internet."""
+    import aws_lambda_powertools.event_handler as event_handler
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+    assets = Path(event_handler.__file__).parent / "openapi" / "swagger_ui"
+    spec = spec_json.replace("</", "<\\/")  # keep the inlined JSON from closing the <script> tag
+    return generate_swagger_html(spec, (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+                                 (assets / "swagger-ui.min.css").read_text(encoding="utf-8"), "", None)
+
+
+# What the build generates for the functions that serve them (manifest ``generated``), file name -> content.
+GENERATED: dict[str, Callable[[], str]] = {
+    "openapi.json": openapi_json,
+    "docs.html": lambda: docs_html(openapi_json()),
+}
+
+
+def main(argv: list[str]) -> int:
+    """``python -m bazaar.web.openapi OUT_DIR NAME...``: write the generated files (with the routers importable)."""
+    out = Path(argv[0])
+    out.mkdir(parents=True, exist_ok=True)
+    for name in argv[1:] or sorted(GENERATED):
+        (out / name).write_text(GENERATED[name](), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

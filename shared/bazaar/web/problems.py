@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from aws_lambda_powertools.event_handler import Response
+from bazaar.domain.errors import (Conflict, DomainError, Forbidden, InvalidRequest, NotFound, PreconditionFailed,
+                                  Unavailable)
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
 
 PROBLEM_JSON = "application/problem+json"
+
+# The status of each domain failure, for every route (the resolver's and the lean read routes').
+STATUS_OF: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    InvalidRequest: 422,
+    Unavailable: 503,
+}
+
+
+def status_of(ex: DomainError) -> int:
+    """The status of a domain error or of its nearest mapped base class (e.g. a stock shortage is a Conflict)."""
+    for cls in type(ex).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 400
 
 
 def problem_body(status: int, detail: str, *, title: Optional[str] = None,
@@ -28,7 +50,10 @@ def problem_body(status: int, detail: str, *, title: Optional[str] = None,
 
 def problem(status: int, detail: str, *, title: Optional[str] = None,
             errors: Optional[list[dict[str, Any]]] = None, headers: Optional[dict[str, str]] = None,
-            extensions: Optional[dict[str, Any]] = None) -> Response:
+            extensions: Optional[dict[str, Any]] = None) -> "Response":
+    # Imported here: the platform routes build their (rare) problems with problem_result, without the resolver.
+    from aws_lambda_powertools.event_handler import Response
+
     return Response(status, PROBLEM_JSON, json.dumps(problem_body(status, detail, title=title, errors=errors,
                                                                   extensions=extensions)),
                     headers=headers)

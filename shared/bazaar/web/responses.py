@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
-
-from aws_lambda_powertools.event_handler import Response
+from typing import TYPE_CHECKING, Any, Optional
 
 from bazaar.domain.catalog import Product
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
 
-def json_response(status: int, body: Any, headers: Optional[dict[str, str]] = None) -> Response:
+
+def json_response(status: int, body: Any, headers: Optional[dict[str, str]] = None) -> "Response":
+    # Imported here: the read routes use etag_matches without the resolver (bazaar.web.reads).
+    from aws_lambda_powertools.event_handler import Response
+
     # A dict body (not a JSON string) so Powertools validates it against the route's Response[Model] annotation.
     return Response(status, "application/json", body, headers=headers)
 
@@ -20,6 +24,6 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
 
 
-def product_response(status: int, product: Product, extra: Optional[dict[str, str]] = None) -> Response:
+def product_response(status: int, product: Product, extra: Optional[dict[str, str]] = None) -> "Response":
     headers = {"ETag": product.etag, "Cache-Control": "no-cache", **(extra or {})}
     return json_response(status, product.to_dict(), headers)
