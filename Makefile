@@ -63,7 +63,7 @@ test-fast: $(VENV)/.installed
 	$(PY) -m pytest -m "not infra and not e2e" $(PYTEST_ARGS)
 
 synth: bootstrap layer
-	npx cdk synth -c stage=$(or $(STAGE),dev) --no-notices -q
+	npx cdk synth -c stage=$(or $(STAGE),dev) $(if $(ALARM_EMAILS),-c alarmEmails=$(ALARM_EMAILS)) --no-notices -q
 
 # Who did what, when, in the running local stack: `make audit ACTOR=carol OUTCOME=denied SINCE=1h`.
 # Filters: ACTOR (username or sub), ACTION, RESOURCE (glob), OUTCOME, SINCE/UNTIL (15m, 2h, 1d or RFC 3339).

@@ -100,9 +100,8 @@ _RETENTION = {7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS, 
               90: logs.RetentionDays.THREE_MONTHS, 180: logs.RetentionDays.SIX_MONTHS,
               365: logs.RetentionDays.ONE_YEAR, 731: logs.RetentionDays.TWO_YEARS}
 
-# The committed recipient of staging and prod: a reserved, undeliverable address (RFC 2606) that keeps
-# `make synth STAGE=prod` working and makes synth warn. Put the on-call list here, or pass `-c alarmEmails=...`.
-PLACEHOLDER_RECIPIENT = "bazaar-alarms@example.com"
+# Reserved domains (RFC 2606) that never receive mail: a recipient there makes synth warn (fine for a trial synth,
+# never for a deploy).
 PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net")
 
 STAGES: dict[str, StageConfig] = {
@@ -121,7 +120,7 @@ STAGES: dict[str, StageConfig] = {
         log_retention_days=30, log_level="INFO",
         api_throttle_rate=200, api_throttle_burst=400,
         alarm_period_minutes=5, alarm_evaluation_periods=1, function_errors_threshold=3, api_5xx_threshold=5,
-        stream_iterator_age_threshold_s=120, alarm_emails=(PLACEHOLDER_RECIPIENT,), require_alarm_recipient=True,
+        stream_iterator_age_threshold_s=120, alarm_emails=(), require_alarm_recipient=True,
         failed_auth_threshold=50, forbidden_threshold=20, admin_actions_threshold=50, consumer_max_concurrency=5,
         cache_max_data_gb=2, cache_max_ecpu_per_second=10000, reserved_concurrency=None,
         flow_log_traffic=ec2.FlowLogTrafficType.REJECT,
@@ -131,7 +130,7 @@ STAGES: dict[str, StageConfig] = {
         log_retention_days=365, log_level="INFO",  # audit records live in the logs
         api_throttle_rate=1000, api_throttle_burst=2000,
         alarm_period_minutes=1, alarm_evaluation_periods=3, function_errors_threshold=1, api_5xx_threshold=1,
-        stream_iterator_age_threshold_s=60, alarm_emails=(PLACEHOLDER_RECIPIENT,), require_alarm_recipient=True,
+        stream_iterator_age_threshold_s=60, alarm_emails=(), require_alarm_recipient=True,
         failed_auth_threshold=100, forbidden_threshold=30, admin_actions_threshold=30, consumer_max_concurrency=20,
         cache_max_data_gb=10, cache_max_ecpu_per_second=50000, reserved_concurrency=None,
         flow_log_traffic=ec2.FlowLogTrafficType.ALL,

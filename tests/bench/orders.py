@@ -96,7 +96,8 @@ def _count_requests(info: dict[str, Any], customer_sub: str, product_ids: list[s
         for op in calls:
             operations[op] = operations.get(op, 0) + 1
     return {"orders": n, "lines": len(product_ids), "per_order_mean": round(statistics.mean(per_order), 2),
-            "per_order_median": statistics.median(per_order), "per_order_max": max(per_order),
+            "per_order_median": statistics.median(per_order), "per_order_min": min(per_order),
+            "per_order_max": max(per_order),
             "by_operation": {k: round(v / n, 2) for k, v in sorted(operations.items())}}
 
 

@@ -26,8 +26,10 @@ NOT_RUN = {
     "make run": "the stack these examples run against is started exactly as `make run` starts it "
                 "(tests/e2e/conftest.py: start_stack)",
     "make test": "this test is part of it",
-    "make synth STAGE=prod": "tests/infra/test_cli.py runs the same offline synthesis (npx cdk synth -c stage=prod)",
-    "npx cdk deploy --all -c stage=prod": "deploys to an AWS account: needs credentials and the network",
+    "make synth STAGE=prod ALARM_EMAILS=oncall@yourco.example": "tests/infra/test_cli.py runs the same offline "
+    "synthesis (npx cdk synth -c stage=prod -c alarmEmails=...)",
+    "npx cdk deploy --all -c stage=prod -c alarmEmails=oncall@yourco.example": "deploys to an AWS account: needs "
+    "credentials and the network",
 }
 # A request refused on purpose says so in the README: a trailing comment that starts with its status ("# 409: ...").
 REFUSAL_COMMENT = re.compile(r"#\s*(4\d\d)\b")

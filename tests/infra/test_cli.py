@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TIMINGS
+from .conftest import TEST_ALARM_EMAILS, TIMINGS
 
 pytestmark = pytest.mark.infra
 
@@ -24,7 +24,8 @@ def test_cdk_synth_prod_offline(tmp_path: Path) -> None:
     env.update(CDK_DISABLE_CLI_TELEMETRY="true", JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
                JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION="1", AWS_EC2_METADATA_DISABLED="true")
     start = time.perf_counter()
-    proc = subprocess.run([shutil.which("npx") or "npx", "cdk", "synth", "-c", "stage=prod", "--no-notices", "-q",
+    proc = subprocess.run([shutil.which("npx") or "npx", "cdk", "synth", "-c", "stage=prod", "-c",
+                           f"alarmEmails={TEST_ALARM_EMAILS}", "--no-notices", "-q",
                            "-o", str(tmp_path / "cdk.out")],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     seconds = time.perf_counter() - start

@@ -11,7 +11,7 @@ from bazaar.resources import function_name
 from infra.config import stage_config
 from infra.insights import ACCESS_FIELDS, METRIC_FILTERS, QUESTIONS, audited_functions, metrics_namespace
 
-from .conftest import Json, Synth
+from .conftest import Json, Synth, alarm_emails_for
 from .helpers import functions, logical_id
 
 pytestmark = pytest.mark.infra
@@ -46,7 +46,7 @@ def test_every_alarm_notifies_the_alarm_topic_when_it_fires_and_recovers(synth: 
 
 
 def test_the_alarm_topic_has_the_stage_config_recipients_each_with_a_dlq(synth: Synth) -> None:
-    cfg = stage_config(synth.stage)
+    cfg = stage_config(synth.stage, alarm_emails=list(alarm_emails_for(synth.stage)) or None)
     topic = alarm_topic(synth)
     subs = [r["Properties"] for r in synth.resources("AWS::SNS::Subscription", "stateless").values()
             if r["Properties"]["TopicArn"] == {"Ref": topic}]
@@ -162,12 +162,13 @@ def _build(stage: str, alarm_emails: object):
                   and c.protocol == "email")
 
 
+@pytest.mark.parametrize("given", [None, ""], ids=["no alarmEmails (no default is committed)", "alarmEmails="])
 @pytest.mark.parametrize("stage", ["staging", "prod"])
-def test_staging_and_prod_refuse_to_synthesize_without_a_recipient(stage: str) -> None:
+def test_staging_and_prod_refuse_to_synthesize_without_a_recipient(stage: str, given: object) -> None:
     from infra.constructs.alarms import MissingAlarmRecipient
 
     with pytest.raises(MissingAlarmRecipient, match=f"stage '{stage}' refuses to synthesize"):
-        _build(stage, "")  # -c alarmEmails=  (empty)
+        _build(stage, given)
 
 
 def test_recipients_come_from_context_when_given_and_dev_may_have_none() -> None:

@@ -155,3 +155,21 @@ def test_the_budget_leaves_room_for_the_timeout() -> None:
     assert 6.5 <= tight._deadline - tight._clock() <= 7.0  # 5 s kept for the records after it
     none = Relay.for_invocation(lambda m: m, remaining_ms=4_000)  # under the margin: no retry at all
     assert none._deadline <= none._clock()
+
+
+def test_a_refused_e_mail_raises_without_any_address_in_its_traceback() -> None:
+    import traceback
+
+    from bazaar.adapters.mail import MailNotSent, SesNotifier
+
+    class RefusingSes:
+        def send_email(self, **_: Any) -> dict:
+            raise ClientError({"Error": {"Code": "MessageRejected",
+                                         "Message": "Email address not verified orders@stage.example.com"}},
+                              "SendEmail")
+
+    with pytest.raises(MailNotSent) as caught:
+        SesNotifier("orders@stage.example.com", client=RefusingSes()).send("bob@example.com", "Hi", "text")
+    printed = "".join(traceback.format_exception(caught.value))
+    assert caught.value.code == "MessageRejected" and "MessageRejected" in printed
+    assert "not verified" not in printed and "@" not in str(caught.value)  # SES's message: not even as context

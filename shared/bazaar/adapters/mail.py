@@ -5,6 +5,16 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import boto3
+from botocore.exceptions import ClientError
+
+
+class MailNotSent(Exception):
+    """SES did not accept a message. Only SES's error code is kept: its messages can name addresses (e.g.
+    "Email address not verified <address>"), and this exception ends up in the function's error log."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"SES did not accept the message: {code}")
+        self.code = code
 
 
 class SesNotifier:
@@ -13,10 +23,14 @@ class SesNotifier:
         self._ses = client or boto3.client("sesv2")
 
     def send(self, to_address: str, subject: str, text: str) -> str:
-        result = self._ses.send_email(
-            FromEmailAddress=self._sender,
-            Destination={"ToAddresses": [to_address]},
-            Content={"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
-                                "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}}},
-        )
+        try:
+            result = self._ses.send_email(
+                FromEmailAddress=self._sender,
+                Destination={"ToAddresses": [to_address]},
+                Content={"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
+                                    "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}}},
+            )
+        except ClientError as exc:
+            # `from None`: the traceback must not print the ClientError (and its message) as the context either.
+            raise MailNotSent(str(exc.response.get("Error", {}).get("Code") or "Unknown")) from None
         return str(result["MessageId"])
