@@ -69,7 +69,7 @@ def _count_requests(info: dict[str, Any], customer_sub: str, product_ids: list[s
     import redis
 
     from bazaar import wiring
-    from bazaar.services.catalog import product_key
+    from bazaar.adapters.cache import product_key
     from tests.support.aws import dynamodb_requests
     from tests.support.events import FakeContext, claims, http_event
 

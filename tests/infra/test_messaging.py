@@ -10,7 +10,7 @@ from bazaar import resources
 from bazaar.manifest import FUNCTIONS, queue_consumers, stream_consumers
 from infra.config import stage_config
 
-from .conftest import Json, Synth
+from .conftest import Json, Synth, alarm_emails_for
 from .helpers import functions, logical_id
 
 pytestmark = pytest.mark.infra
@@ -89,7 +89,7 @@ def test_stream_consumer_filters_inserts_bisects_and_has_an_on_failure_dlq(dev: 
 
 
 def test_alarms_cover_every_dlq_every_function_and_api_5xx(synth: Synth) -> None:
-    cfg = stage_config(synth.stage)
+    cfg = stage_config(synth.stage, alarm_emails=list(alarm_emails_for(synth.stage)) or None)
     alarm_topic = logical_id(synth, "AWS::SNS::Topic", "stateless",
                              TopicName=resources.resource_name(synth.stage, "alarms"))
     alarms = [a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm", "stateless").values()]

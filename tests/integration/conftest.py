@@ -32,10 +32,7 @@ def provision(mp: pytest.MonkeyPatch, cache_url: str) -> dict[str, str]:
               "CURSOR_KEY_SECRET_ID": cursor_secret, "WEBHOOK_SECRET_ID": webhook_secret}
     for k, v in values.items():
         mp.setenv(k, v)
-    wiring.reset()
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
+    wiring.reset()  # adapters and the secrets cached per container (bazaar.adapters.secrets) included
     return values
 
 

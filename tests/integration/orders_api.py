@@ -67,10 +67,7 @@ def provision_orders(monkeypatch: pytest.MonkeyPatch, table: str) -> dict[str, s
     for k, v in values.items():
         monkeypatch.setenv(k, v)
     wiring.reset()
-    consumers.reset()
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
+    consumers.reset()  # wiring.reset() forgot the secrets cached per container too
     return {**values, "webhook_secret": secret}
 
 

@@ -101,8 +101,7 @@ def test_a_base64_encoded_body_is_verified_as_sent(shop: OrdersApi, pending: dic
 
 def test_a_rotated_secret_is_picked_up_on_the_first_mismatch(shop: OrdersApi, pending: dict) -> None:
     """The cached secret is re-read once when a signature does not match it; re-reads are rate limited."""
-    from aws_lambda_powertools.utilities import parameters
-
+    from bazaar.adapters import secrets
     from functions.payment_webhook import handler as webhook
 
     secret_id = shop.values["WEBHOOK_SECRET_ID"]  # type: ignore[attr-defined]
@@ -123,7 +122,7 @@ def test_a_rotated_secret_is_picked_up_on_the_first_mismatch(shop: OrdersApi, pe
         assert reads == [False]
     finally:  # the other tests sign with the original secret
         sm.put_secret_value(SecretId=secret_id, SecretString=shop.webhook_secret)
-        parameters.clear_caches()
+        secrets.clear()
 
 
 # --- the webhook's effects --------------------------------------------------------------------------------------------
