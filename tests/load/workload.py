@@ -1,6 +1,6 @@
 """The Bazaar load workload: a marketplace's mix of traffic through the gateway, as Locust users.
 
-One importable file, shared by ``make soak`` and the load benchmarks. On its own, against a running stack::
+One importable file, shared by ``make load``, ``make soak`` and the load benchmarks. On its own, against a running stack::
 
     .venv/bin/locust -f tests/load/workload.py --headless -u 16 -r 16 -t 1m --host http://127.0.0.1:3000
 
@@ -18,7 +18,7 @@ that user's requests):
   (a ``pm_async`` order left waiting first).
 
 What a shopper meets under load is not a failure: a product deleted by its seller meanwhile (GET 404; an order
-naming it 422, contract §3 and docs/orders.md), not enough stock (an order's 409, naming the short lines), a product
+naming it 422, docs/orders.md), not enough stock (an order's 409, naming the short lines), a product
 being edited or changed concurrently (409), an order cancelled meanwhile (cancel 409). Anything else, above all any
 5xx, is. The workload keeps what it last learnt of every product's stock (from the first listing, a seller's
 create, its orders and the 409s' ``lines``), so orders mostly find stock while sellers create products with 0 to
