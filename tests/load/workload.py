@@ -1,6 +1,7 @@
 """The Bazaar load workload: a marketplace's mix of traffic through the gateway, as Locust users.
 
-One importable file, shared by ``make load``, ``make soak`` and the load benchmarks. On its own, against a running stack::
+One importable file, shared by ``make load``, ``make soak`` and the load benchmarks. On its own, against a
+running stack::
 
     .venv/bin/locust -f tests/load/workload.py --headless -u 16 -r 16 -t 1m --host http://127.0.0.1:3000
 
