@@ -2,7 +2,7 @@
 local stack for a bounded time, then its figures: throughput, p50/p95/p99 per route, responses by status, cache hit
 ratio of the read routes (their ``X-Cache`` header).
 
-    make load                                   # 60 s, 16 users (3 shoppers to 1 seller; customers once they have tasks)
+    make load                                   # 60 s, 16 users (3 shoppers to 1 seller to 1 customer)
     make load LOAD_ARGS="--seconds 30 --users 8"
     python -m tests.load.load --stack-json .local/stack.json   # against a stack that is already running
 
@@ -37,12 +37,6 @@ from tests.load import workload  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_JSON = REPO / "build" / "load.json"
 MAX_SECONDS = 60
-
-
-def user_classes() -> list[type]:
-    """Every concrete user of the workload (shoppers, sellers, and customers once they have tasks)."""
-    return [c for c in vars(workload).values() if isinstance(c, type) and issubclass(c, workload.BazaarUser)
-            and not c.abstract and c.tasks]
 
 
 def quantile(values: list[float], q: float) -> Optional[float]:
@@ -100,7 +94,7 @@ class Recorder:
 
 
 def run(host: str, seconds: float, users: int, warmup_s: float, say: Any = print) -> dict[str, Any]:
-    classes = user_classes()
+    classes = workload.user_classes()
     recorder = Recorder(warmup_s)
     env = Environment(user_classes=classes, host=host, events=events)
     runner = env.create_local_runner()

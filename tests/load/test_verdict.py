@@ -84,3 +84,17 @@ def test_the_stack_doing_more_work_per_request_fails():
 
 def test_a_run_too_short_to_judge_fails():
     assert problems(run([100, 100, 100]), Limits())
+
+
+def test_order_routes_are_judged_beside_the_catalog_s_and_a_rare_route_is_listed_not_judged():
+    """The workload's customers: POST /orders often enough to be judged, a cancel now and then (too few to judge)."""
+    samples = run([100] * 10)
+    order_ms = [30, 30, 30, 30, 30, 30, 30, 60, 60, 60]
+    for s, ms in zip(samples, order_ms):
+        if s.phase != "idle":
+            s.routes["POST /orders"] = RouteMinute([float(ms)] * 10)
+            s.routes["POST /orders/{order_id}/cancel"] = RouteMinute([5.0 * s.minute])  # one a minute, rising
+    assert problems(samples, Limits()) == ["POST /orders: median 30.0 -> 60.0 ms (2.00x in machine terms; limit 1.5x)"]
+    table = render(samples)
+    assert "POST /orders " in table and "POST /orders/{order_id}/cancel" in table
+    assert "POST /orders/{order_id}/cancel" not in summary(samples, Limits())
