@@ -20,7 +20,7 @@ def test_a_short_load_run_reports_every_route_status_and_the_cache(stack, tmp_pa
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     res = json.loads(out.read_text())
     assert res["failures"] == 0 and res["requests"] > 0 and res["per_s"] > 0
-    assert {"Shopper", "Seller"} <= set(res["user_classes"])
+    assert {"Shopper", "Seller", "Customer"} <= set(res["user_classes"])
     routes = res["routes"]
     assert "GET /products/{product_id}" in routes and "GET /products" in routes
     assert sum(r["requests"] for r in routes.values()) == res["requests"]
