@@ -183,7 +183,7 @@ def stage_lines(stage: str, requests: int, measured: dict[str, Any]) -> list[tup
 
     dlqs_per_queue = 2 if hasattr(resources, "delivery_dlq_name") else 1  # + the subscription's delivery DLQ
     alarms = (fns_n + 1 + queues * dlqs_per_queue + len(manifest.stream_consumers()) * 2 + 3
-              + (1 if cfg.alarm_emails else 0))
+              + (1 if cfg.alarm_emails or cfg.require_alarm_recipient else 0))  # the delivery DLQ's alarm
     metrics = 3 + fns_n  # metric filters + Powertools' ServerErrors-style EMF metrics (one per function)
     add("CloudWatch alarms, metrics, dashboard", max(0, alarms - 10) * price("alarm_month")
         + max(0, metrics - 10) * price("metric_month"), f"{alarms} alarms (10 free) x $0.10 + {metrics} custom "

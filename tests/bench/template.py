@@ -159,7 +159,9 @@ def synthesize(stage: str, python: str = sys.executable, timeout_s: float = 600)
         if outdir.parent.is_dir():
             shutil.rmtree(outdir.parent)
         outdir.mkdir(parents=True)
-        env = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps({"stage": stage}),
+        # Staging and prod need an alarm recipient to synthesize; it changes nothing the functions get.
+        context = {"stage": stage, **({} if stage == "dev" else {"alarmEmails": "bench@ops.bazaar.test"})}
+        env = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps(context),
                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
                "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1"}
         proc = subprocess.run([python, "app.py"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
