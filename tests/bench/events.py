@@ -8,7 +8,11 @@ entry needs a realistic event to be measured.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
+import uuid
 from typing import Any, Callable
 
 from bazaar.adapters.cache import LIST_GENERATION_KEY, product_key
@@ -93,6 +97,112 @@ def _invalidate_cache(b: Backend, run: int) -> tuple[Event, int]:
     return {"Records": [record]}, 0
 
 
+# --- orders: placed, confirmed and cancelled through the services, as the functions would have ------------------
+
+def _customer_sub(b: Backend) -> str:
+    return next(u.sub for u in b.provisioned.users if u.group == "customer")  # a seeded user with an address
+
+
+def _place(b: Backend, run: int, method: str = "pm_async") -> str:
+    """A fresh order of one unit of a seeded product (stock 1000 each): PENDING until paid."""
+    from bazaar.adapters.cache import ValkeyCache
+    from bazaar.adapters.dynamo.orders import DynamoOrderRepository
+    from bazaar.adapters.dynamo.products import DynamoProductRepository
+    from bazaar.domain.identity import Actor
+    from bazaar.domain.orders import LineRequest, PaymentMethod
+    from bazaar.services import orders
+
+    table = b.provisioned.table_name
+    actor = Actor(sub=_customer_sub(b), groups=frozenset({"customer"}))
+    pid = b.products[run % len(b.products)]
+    return orders.place_order(DynamoOrderRepository(table), DynamoProductRepository(table),
+                              ValkeyCache.from_url(b.cache_url), actor, [LineRequest(pid, 1)],
+                              PaymentMethod(method)).order_id
+
+
+def _outbox_message(b: Backend, order_id: str, event_type: str) -> dict[str, Any]:
+    """The event as the relay publishes it: the outbox item's message."""
+    import boto3
+
+    ddb = boto3.client("dynamodb", endpoint_url=b.endpoint_url, region_name=b.region)
+    pages = ddb.get_paginator("scan").paginate(
+        TableName=b.provisioned.table_name, ConsistentRead=True, FilterExpression="begins_with(PK, :p)",
+        ExpressionAttributeValues={":p": {"S": "OUTBOX#"}})
+    messages = [json.loads(i["payload"]["S"]) for page in pages for i in page["Items"]]
+    return next(m for m in messages if m["aggregate_id"] == order_id and m["type"] == event_type)
+
+
+def _order_item(path: str, method: str, route: str, order_id: str, **kw: Any) -> Event:
+    return http_event(method, path, route_key=f"{method} {route}", path_parameters={"order_id": order_id}, **kw)
+
+
+def _create_order(b: Backend, run: int) -> tuple[Event, int]:
+    body = {"items": [{"product_id": b.products[run % len(b.products)], "quantity": 1}],
+            "payment_method": "pm_card_ok"}
+    return http_event("POST", "/orders", body=body, claims=claims(_customer_sub(b), "customer"),
+                      headers={"idempotency-key": str(uuid.uuid4())}), 201
+
+
+def _get_order(b: Backend, run: int) -> tuple[Event, int]:
+    oid = _place(b, run)
+    return _order_item(f"/orders/{oid}", "GET", "/orders/{order_id}", oid,
+                       claims=claims(_customer_sub(b), "customer")), 200
+
+
+def _list_orders(b: Backend, run: int) -> tuple[Event, int]:
+    _place(b, run)  # the customer has at least one order
+    return http_event("GET", "/orders", query="limit=20", claims=claims(_customer_sub(b), "customer")), 200
+
+
+def _cancel_order(b: Backend, run: int) -> tuple[Event, int]:
+    oid = _place(b, run)
+    return _order_item(f"/orders/{oid}/cancel", "POST", "/orders/{order_id}/cancel", oid,
+                       claims=claims(_customer_sub(b), "customer")), 200
+
+
+def _payment_webhook(b: Backend, run: int) -> tuple[Event, int]:
+    oid = _place(b, run)  # pm_async: waits for the provider's word
+    raw = json.dumps({"event_id": f"evt_{uuid.uuid4().hex}", "type": "payment.succeeded", "order_id": oid})
+    t = str(int(time.time()))
+    signature = hmac.new(b.provisioned.webhook_secret.encode(), f"{t}.{raw}".encode(), hashlib.sha256).hexdigest()
+    return http_event("POST", "/payments/webhook", body=raw,
+                      headers={"content-type": "application/json", "bazaar-signature": f"t={t},v1={signature}"}), 200
+
+
+def _process_payments(b: Backend, run: int) -> tuple[Event, int]:
+    oid = _place(b, run, "pm_card_ok")  # a new order to charge
+    message = _outbox_message(b, oid, "OrderCreated")
+    return {"Records": [sqs_record(json.dumps(message), message["type"],
+                                   b.provisioned.queues["process_payments"].arn)]}, 0
+
+
+def _verify_senders(b: Backend) -> None:
+    """The template gives the function its stage's sender (orders@<stage>.<domain>), an SES identity the stage's
+    stack creates; the backend was provisioned for the local stage only."""
+    import boto3
+
+    from bazaar import resources
+
+    ses = boto3.client("sesv2", endpoint_url=b.endpoint_url, region_name=b.region)
+    known = {i["IdentityName"] for i in ses.list_email_identities()["EmailIdentities"]}
+    for stage in ("dev", "staging", "prod"):
+        if resources.mail_sender(stage) not in known:
+            ses.create_email_identity(EmailIdentity=resources.mail_sender(stage))
+
+
+def _send_notifications(b: Backend, run: int) -> tuple[Event, int]:
+    from bazaar.adapters.dynamo.orders import DynamoOrderRepository
+    from bazaar.services import payments
+
+    _verify_senders(b)
+
+    oid = _place(b, run)
+    payments.apply_webhook(DynamoOrderRepository(b.provisioned.table_name), "payment.succeeded", oid)
+    message = _outbox_message(b, oid, "OrderConfirmed")  # the customer's and the seller's e-mails
+    return {"Records": [sqs_record(json.dumps(message), message["type"],
+                                   b.provisioned.queues["send_notifications"].arn)]}, 0
+
+
 FIRST_EVENTS: dict[str, Callable[[Backend, int], tuple[Event, int]]] = {
     "health": _health,
     "openapi": _openapi,
@@ -104,6 +214,13 @@ FIRST_EVENTS: dict[str, Callable[[Backend, int], tuple[Event, int]]] = {
     "delete_product": _delete_product,
     "publish_events": _publish_events,
     "invalidate_cache": _invalidate_cache,
+    "create_order": _create_order,
+    "get_order": _get_order,
+    "list_orders": _list_orders,
+    "cancel_order": _cancel_order,
+    "payment_webhook": _payment_webhook,
+    "process_payments": _process_payments,
+    "send_notifications": _send_notifications,
 }
 
 

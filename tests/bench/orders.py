@@ -74,6 +74,10 @@ def _count_requests(info: dict[str, Any], customer_sub: str, product_ids: list[s
     from tests.support.events import FakeContext, claims, http_event
 
     wiring.reset()
+    from bazaar.observability import metrics
+
+    # Earlier stages of `make bench` may have imported bazaar.observability before this environment was set.
+    metrics.namespace, metrics.service = "Bazaar", "bazaar"
     from functions.create_order.handler import handler
 
     cache = redis.Redis.from_url(info["cache_url"])

@@ -113,3 +113,9 @@ def test_the_template_reader_resolves_every_grant_and_refuses_unknown_tokens(tmp
     assert env["AWS_LAMBDA_LOG_FORMAT"] == "JSON" and env["_HANDLER"] == fn.handler
     with pytest.raises(template.TemplateError, match="cannot resolve"):
         cfg.lambda_environment({}, tmp_path, tmp_path, "http://127.0.0.1:1", "eu-west-1")
+
+
+def test_every_manifest_function_has_a_realistic_first_event():
+    from tests.bench import events
+
+    assert set(events.FIRST_EVENTS) == set(manifest.BY_NAME)
