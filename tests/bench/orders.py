@@ -88,14 +88,16 @@ def _count_requests(info: dict[str, Any], customer_sub: str, product_ids: list[s
         return handler(http_event("POST", "/orders", body=body, claims=who,
                                   headers={"Idempotency-Key": uuid.uuid4().hex}), FakeContext("create_order"))
 
-    assert one()["statusCode"] == 201  # warm: clients created, products cached
+    first = one()
+    assert first["statusCode"] == 201, first  # warm: clients created, products cached
     per_order: list[int] = []
     operations: dict[str, int] = {}
     for _ in range(n):
         if evict:
             cache.delete(*(product_key(p) for p in product_ids))
         with dynamodb_requests() as calls:
-            assert one()["statusCode"] == 201
+            answer = one()
+        assert answer["statusCode"] == 201, answer
         per_order.append(len(calls))
         for op in calls:
             operations[op] = operations.get(op, 0) + 1

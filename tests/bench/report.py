@@ -90,8 +90,8 @@ def render_cold(res: dict[str, Any]) -> list[str]:
     out.append("  cold ms   spawn of a fresh interpreter to the end of the first invocation (median; p90 beside it)")
     out.append("  init      the handler module's import; 1st call = the first invocation (lazy imports, clients, "
                "connections, requests)")
-    out.append("  AWS wait  of the 1st call: botocore round trips to local moto (calls); moto is no DynamoDB: its "
-               "transactions deep-copy the table")
+    out.append("  AWS wait  of the 1st call: botocore round trips to local moto (calls); moto's latencies are not "
+               "DynamoDB's")
     out.append("  x floor   median of per-round ratios to the floor; goal: functions that call AWS <= 1.3x, "
                "health/openapi/docs <= 0.5x; w/o wait: the same with the AWS wait taken out")
     out.append("  cpu ms    the process's CPU time (user + system) to the end of the first invocation: steadier than "
