@@ -1,7 +1,7 @@
 """SQS consumer of product events and of the order events that move stock: brings the cache in line with each
 change (backstop for the synchronous eviction in the write path, e.g. when the cache was unreachable then); for
-orders, which change stock but not the version, the entry is refreshed from the table. Exactly once per event id; a message that cannot be applied is retried, then lands
-in the DLQ."""
+orders, which change stock but not the version, the entry is refreshed from the table. Exactly once per event id;
+a message that cannot be applied is retried, then lands in the DLQ."""
 
 from typing import Any
 

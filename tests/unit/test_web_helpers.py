@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from bazaar.domain.errors import NotFound, Unavailable
 from bazaar.web.audit import outcome_of
 from bazaar.web.problems import PROBLEM_JSON, problem_body, problem_result
 from bazaar.web.responses import etag_matches
@@ -41,3 +44,24 @@ def test_problem_result_is_an_api_gateway_v2_result() -> None:
                                              (413, "rejected"), (422, "rejected"), (500, "error"), (503, "error")])
 def test_audit_outcome(status: int, outcome: str) -> None:
     assert outcome_of(status) == outcome
+
+
+@pytest.mark.parametrize("error,status,header", [
+    (Unavailable("the table is throttling", retry_after_s=2), 503, {"Retry-After": "2"}),
+    (NotFound("no such product"), 404, {}),
+])
+def test_a_read_route_answers_domain_errors_as_the_resolver_routes_do(error, status, header) -> None:
+    from bazaar.web.reads import Param, ReadRoute
+    from tests.support.events import FakeContext, http_event
+
+    route = ReadRoute("get_product", params=[Param("product_id", "path")], summary="probe", tags=["test"])
+
+    @route
+    def view(product_id: str) -> dict:
+        raise error
+
+    answer = route.handler(http_event("GET", "/products/p1", route_key="GET /products/{product_id}",
+                                      path_parameters={"product_id": "p1"}), FakeContext("get_product"))
+    assert answer["statusCode"] == status
+    assert answer["headers"] == {"Content-Type": "application/problem+json", **header}
+    assert json.loads(answer["body"])["status"] == status

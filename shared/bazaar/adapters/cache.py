@@ -17,7 +17,8 @@ How entries are encoded is this module's business alone (docs/caching.md):
 | ``products:list:<gen>:<seller>:<limit>:<cursor>`` | a page as JSON         | readers                          |
 
 Every product write is a compare-and-set (one Lua script): the entry is replaced only by a later version, and at
-one version an eviction mark < the product < a tombstone.
+one version an eviction mark < the product < a tombstone. The one exception is ``refresh`` (an order moved the
+stock, not the version): it may replace the product at its own version, never a later version or a tombstone.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ SOCKET_TIMEOUT_S = 0.2
 LIST_GENERATION_KEY = "products:gen"
 LIST_SETTLING_KEY = "products:settling"
 EVICTED = "evicted"
-# Rank of an entry at one version: a fill or a store replaces an eviction mark of its own version, nothing else.
+# Rank of an entry at one version: a fill or a store replaces an eviction mark of its own version, nothing else;
+# a refresh also replaces the product of its own version (same rank).
 _EVICTION_MARK, _PRODUCT, _TOMBSTONE = 0, 1, 2
 
 _COMPARE_AND_SET = """

@@ -94,8 +94,9 @@ class ProductCache(Protocol):
     """A best-effort cache of catalog reads. No method raises: an unreachable cache answers ``UNAVAILABLE``,
     ``False`` or ``None`` at once (a short timeout, then a circuit breaker).
 
-    Every product entry is versioned and replaced only by a newer one, so neither a slow reader nor a late writer
-    or event can put an older version back. Order at one version: an eviction mark < the product < a tombstone.
+    Every product entry is versioned and replaced only by a newer one (or, by ``refresh``, by the same version with
+    the stock an order left), so neither a slow reader nor a late writer or event can put an older version back.
+    Order at one version: an eviction mark < the product < a tombstone.
     """
 
     def lookup(self, product_id: str) -> Lookup: ...

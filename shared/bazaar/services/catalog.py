@@ -2,8 +2,9 @@
 
 Cache coherence (contract §6: after a successful PATCH or DELETE no client reads the old version); docs/caching.md
 has the whole argument and the measured bounds:
-- every cached product is versioned and only ever replaced by a newer version (``ProductCache``), so neither a
-  slow reader nor a late writer or event can put an older version back;
+- every cached product is versioned and only ever replaced by a newer version (``ProductCache``; an order's stock
+  refresh may rewrite the same version), so neither a slow reader nor a late writer or event can put an older
+  version back;
 - a writer stores the version it just wrote; a delete leaves a tombstone;
 - the event backstop (``invalidate_cache``) repeats what a writer may have missed, but only evicts or
   tombstones by version: it never writes a product body taken from an event;

@@ -27,7 +27,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar import manifest
-from bazaar.domain.errors import DomainError, Forbidden, Unavailable
+from bazaar.domain.errors import DomainError, Forbidden
 from bazaar.domain.identity import Actor
 from bazaar.domain.ports import InvalidPosition
 from bazaar.observability import logger, metrics, traced
@@ -37,7 +37,7 @@ from bazaar.web.audit import audit
 from bazaar.web.cursors import BadCursor
 from bazaar.web.identity import actor_of
 from bazaar.web.limits import body_size
-from bazaar.web.problems import problem, problem_result, status_of
+from bazaar.web.problems import domain_problem, problem, problem_result
 
 _BAD_REQUEST_LOCATIONS = ("query", "header", "path", "cookie")
 METHODS_WITH_BODY = ("POST", "PUT", "PATCH")
@@ -79,12 +79,8 @@ def make_app(validation: bool = True) -> APIGatewayHttpResolver:
 
     @app.exception_handler(DomainError)
     def _domain_problem(ex: DomainError) -> Response:
-        status = status_of(ex)
-        # A 422 is a validation error: contract §2 requires errors[] with loc + msg on it.
-        errors = [{"loc": ["body"], "msg": ex.detail, "type": "value_error"}] if status == 422 else None
-        headers = {"Retry-After": str(ex.retry_after_s)} if isinstance(ex, Unavailable) else None
-        return problem(status, ex.detail, title=ex.title if status != 400 else None, errors=errors,
-                       headers=headers, extensions=getattr(ex, "extensions", None))
+        answer = domain_problem(ex)
+        return problem(answer.pop("status"), answer.pop("detail"), **answer)
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported_media_type(_: RequestUnsupportedContentType) -> Response:

@@ -59,7 +59,20 @@ def problem(status: int, detail: str, *, title: Optional[str] = None,
                     headers=headers)
 
 
-def problem_result(status: int, detail: str, **kw: Any) -> dict[str, Any]:
-    """A raw API Gateway v2 result, for answers given before the resolver runs (size limit, authorization)."""
-    return {"statusCode": status, "headers": {"Content-Type": PROBLEM_JSON},
+def problem_result(status: int, detail: str, *, headers: Optional[dict[str, str]] = None,
+                   **kw: Any) -> dict[str, Any]:
+    """A raw API Gateway v2 result, for answers given before the resolver runs (size limit, authorization) and by
+    the routes served without it."""
+    return {"statusCode": status, "headers": {"Content-Type": PROBLEM_JSON, **(headers or {})},
             "body": json.dumps(problem_body(status, detail, **kw)), "isBase64Encoded": False}
+
+
+def domain_problem(ex: DomainError) -> dict[str, Any]:
+    """How every route answers a domain error: the status of its class, its title (but a 400's), ``errors`` on a
+    422 (contract §2 wants them there), ``Retry-After`` when a dependency asks to wait, and its extension members.
+    Keyword arguments for ``problem`` / ``problem_result``, plus ``status`` and ``detail``."""
+    status = status_of(ex)
+    return {"status": status, "detail": ex.detail, "title": ex.title if status != 400 else None,
+            "errors": [{"loc": ["body"], "msg": ex.detail, "type": "value_error"}] if status == 422 else None,
+            "headers": {"Retry-After": str(ex.retry_after_s)} if isinstance(ex, Unavailable) else None,
+            "extensions": getattr(ex, "extensions", None)}

@@ -25,7 +25,7 @@ from bazaar.domain.errors import DomainError
 from bazaar.domain.ports import InvalidPosition
 from bazaar.web.cursors import BadCursor
 from bazaar.web.lean import LeanRoute
-from bazaar.web.problems import problem_result, status_of
+from bazaar.web.problems import domain_problem, problem_result
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -146,9 +146,9 @@ class ReadRoute(LeanRoute):
             return problem_result(400, "the request is malformed", errors=errors)
         try:
             return self._view(**values)
-        except DomainError as exc:
-            status = status_of(exc)
-            return problem_result(status, exc.detail, title=exc.title if status != 400 else None)
+        except DomainError as exc:  # answered as the resolver's routes answer it (bazaar.web.http)
+            answer = domain_problem(exc)
+            return problem_result(answer.pop("status"), answer.pop("detail"), **answer)
         except (BadCursor, InvalidPosition) as exc:  # as the resolver routes answer them
             return problem_result(400, "malformed cursor" if isinstance(exc, InvalidPosition) else str(exc),
                                   title="Bad Request")
