@@ -57,6 +57,18 @@ def _timed(call: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - t0) * 1000, result
 
 
+def _refreshed(cache: Any, key: str, stock: int, timeout_s: float = 5.0) -> bool:
+    """Wait until the cached entry shows ``stock``: the last order's refresh (invalidate_cache) has landed."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        entry = cache.get(key)
+        payload = entry.decode().partition("|")[2] if entry else ""
+        if payload.startswith("{") and json.loads(payload)["stock"] == stock:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def _count_requests(info: dict[str, Any], customer_sub: str, product_ids: list[str], n: int,
                     evict: bool) -> dict[str, Any]:
     """create_order's handler in this process, with the function's environment, against the stack's services."""
@@ -94,6 +106,8 @@ def _count_requests(info: dict[str, Any], customer_sub: str, product_ids: list[s
     operations: dict[str, int] = {}
     for _ in range(n):
         if evict:
+            for p in product_ids:  # the previous order's refresh must not refill the entry after the eviction
+                _refreshed(cache, product_key(p), wiring.products().get(p).stock)
             cache.delete(*(product_key(p) for p in product_ids))
         with dynamodb_requests() as calls:
             answer = one()

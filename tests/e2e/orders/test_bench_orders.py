@@ -26,6 +26,6 @@ def test_orders_bench_reports_every_figure(shop: Shop) -> None:
         # at least one order paid exactly those 3; a racing one at most one GetItem per line more
         assert requests[case]["per_order_min"] == 3, requests[case]
         assert requests[case]["per_order_max"] <= 3 + requests[case]["lines"], requests[case]
-    cold = requests["cold_cache_one_line"]  # a miss costs one read (unless the last order's refresh refilled it)
+    cold = requests["cold_cache_one_line"]  # a miss costs one read (the bench evicts after the last refresh landed)
     assert cold["per_order_max"] == 4 and cold["per_order_mean"] > 3 and cold["by_operation"]["GetItem"] > 0
     assert "order -> CONFIRMED" in orders.render(res)
