@@ -86,18 +86,23 @@ def start_valkey(paths: Paths) -> Service:
     return Service("valkey", proc, f"redis://127.0.0.1:{port}/0")
 
 
+def valkey_answers(port: int) -> bool:
+    """Whether a Valkey on 127.0.0.1:``port`` answers PING (a listening socket is not enough: it may be loading)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 def wait_valkey(service: Service, timeout_s: float = 10.0) -> None:
     port = int(service.url.rsplit(":", 1)[1].split("/")[0])
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if service.proc.poll() is not None:
             raise ServiceError("valkey exited during start-up (see .local/services/valkey.log)")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"*1\r\n$4\r\nPING\r\n")
-                if s.recv(64).startswith(b"+PONG"):
-                    return
-        except OSError:
-            pass
+        if valkey_answers(port):
+            return
         time.sleep(0.02)
     raise ServiceError(f"valkey did not answer PING within {timeout_s:.0f} s")

@@ -11,8 +11,6 @@ function's memory size: read them as a model input, not as a measurement of AWS.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import os
 import statistics
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bazaar import manifest
+from bazaar.domain.payments import signature_header
 from bazaar.resources import ACCESS_LOG_FILE
 
 from tests.e2e.conftest import RunningStack, http, start_stack, stop_stack, tokens
@@ -37,9 +36,8 @@ def _user(stack: RunningStack, group: str) -> str:
 
 def _signed(stack: RunningStack, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     raw = json.dumps(body).encode()
-    t = str(int(time.time()))
-    sig = hmac.new(stack.info["payment_webhook_secret"].encode(), f"{t}.".encode() + raw, hashlib.sha256).hexdigest()
-    return raw, {"Bazaar-Signature": f"t={t},v1={sig}", "content-type": "application/json"}
+    signed = signature_header(stack.info["payment_webhook_secret"].encode(), int(time.time()), raw)
+    return raw, {"Bazaar-Signature": signed, "content-type": "application/json"}
 
 
 def drive(stack: RunningStack, rounds: int) -> dict[str, int]:

@@ -8,8 +8,6 @@ entry needs a realistic event to be measured.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -17,6 +15,7 @@ from typing import Any, Callable
 
 from bazaar.adapters.cache import LIST_GENERATION_KEY, product_key
 from bazaar.domain.events import DomainEvent
+from bazaar.domain.payments import signature_header
 from bazaar.domain.ids import new_id
 from tests.bench.backend import SELLER_SUB, Backend, new_products
 from tests.support.events import claims, http_event, sqs_record, stream_insert_record
@@ -124,12 +123,10 @@ def _outbox_message(b: Backend, order_id: str, event_type: str) -> dict[str, Any
     """The event as the relay publishes it: the outbox item's message."""
     import boto3
 
+    from tests.support.aws import outbox_messages
+
     ddb = boto3.client("dynamodb", endpoint_url=b.endpoint_url, region_name=b.region)
-    pages = ddb.get_paginator("scan").paginate(
-        TableName=b.provisioned.table_name, ConsistentRead=True, FilterExpression="begins_with(PK, :p)",
-        ExpressionAttributeValues={":p": {"S": "OUTBOX#"}})
-    messages = [json.loads(i["payload"]["S"]) for page in pages for i in page["Items"]]
-    return next(m for m in messages if m["aggregate_id"] == order_id and m["type"] == event_type)
+    return next(m for m in outbox_messages(ddb, b.provisioned.table_name, order_id) if m["type"] == event_type)
 
 
 def _order_item(path: str, method: str, route: str, order_id: str, **kw: Any) -> Event:
@@ -163,10 +160,9 @@ def _cancel_order(b: Backend, run: int) -> tuple[Event, int]:
 def _payment_webhook(b: Backend, run: int) -> tuple[Event, int]:
     oid = _place(b, run)  # pm_async: waits for the provider's word
     raw = json.dumps({"event_id": f"evt_{uuid.uuid4().hex}", "type": "payment.succeeded", "order_id": oid})
-    t = str(int(time.time()))
-    signature = hmac.new(b.provisioned.webhook_secret.encode(), f"{t}.{raw}".encode(), hashlib.sha256).hexdigest()
+    signed = signature_header(b.provisioned.webhook_secret.encode(), int(time.time()), raw.encode())
     return http_event("POST", "/payments/webhook", body=raw,
-                      headers={"content-type": "application/json", "bazaar-signature": f"t={t},v1={signature}"}), 200
+                      headers={"content-type": "application/json", "bazaar-signature": signed}), 200
 
 
 def _process_payments(b: Backend, run: int) -> tuple[Event, int]:

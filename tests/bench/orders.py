@@ -59,11 +59,14 @@ def _timed(call: Callable[[], Any]) -> tuple[float, Any]:
 
 def _refreshed(cache: Any, key: str, stock: int, timeout_s: float = 5.0) -> bool:
     """Wait until the cached entry shows ``stock``: the last order's refresh (invalidate_cache) has landed."""
+    from bazaar.adapters.cache import decode_entry
+    from bazaar.domain.ports import Cached
+
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         entry = cache.get(key)
-        payload = entry.decode().partition("|")[2] if entry else ""
-        if payload.startswith("{") and json.loads(payload)["stock"] == stock:
+        found = decode_entry(entry.decode()) if entry else None
+        if isinstance(found, Cached) and found.product.stock == stock:
             return True
         time.sleep(0.02)
     return False

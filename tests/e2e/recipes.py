@@ -6,8 +6,6 @@ log scan's tour (every function runs). A route without a recipe here fails those
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -15,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from bazaar import manifest
+from bazaar.domain.payments import signature_header
 from tests.e2e.conftest import Principal, Response, RunningStack, http
 from tests.support.authz import OWNED, OwnedKind, owned_kind
 
@@ -61,9 +60,8 @@ class Client:
     def signed_webhook(self, event: dict[str, Any], token: Optional[str] = None) -> Response:
         """As the payment provider sends it (contract §5): HMAC-SHA256 of "<t>.<raw body>" with the shared secret."""
         raw = json.dumps(event).encode()
-        t = str(int(time.time()))
-        mac = hmac.new(self.stack.info["payment_webhook_secret"].encode(), f"{t}.".encode() + raw, hashlib.sha256)
-        headers = {"Bazaar-Signature": f"t={t},v1={mac.hexdigest()}", "content-type": "application/json"}
+        signed = signature_header(self.stack.info["payment_webhook_secret"].encode(), int(time.time()), raw)
+        headers = {"Bazaar-Signature": signed, "content-type": "application/json"}
         return http("POST", self.stack.url + "/payments/webhook", body=raw, token=token, headers=headers)
 
     def snapshot(self, kind: OwnedKind, resource_id: str) -> tuple[int, Any]:

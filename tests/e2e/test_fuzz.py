@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import collections
 import gzip
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -34,6 +32,7 @@ from typing import Any, Iterator, Optional
 import pytest
 
 from bazaar import manifest
+from bazaar.domain.payments import signature_header
 from bazaar.manifest import Grant
 from tests.e2e.conftest import FIGURES, REPO, RunningStack, principals_of, start_stack, stop_stack
 from tests.e2e.recipes import Client, recipe_for, resource_for
@@ -334,8 +333,7 @@ def owned(client: Client) -> dict[str, str]:
 
 def signature(secret: str, body: bytes) -> str:
     """``Bazaar-Signature`` as the payment provider computes it (contract §5)."""
-    t = str(int(time.time()))
-    return f"t={t},v1={hmac.new(secret.encode(), t.encode() + b'.' + body, hashlib.sha256).hexdigest()}"
+    return signature_header(secret.encode(), int(time.time()), body)
 
 
 @pytest.mark.parametrize("name, fn, case", HOSTILE, ids=[c[0] for c in HOSTILE])

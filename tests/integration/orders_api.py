@@ -17,6 +17,7 @@ from bazaar import consumers, wiring
 from bazaar.adapters.dynamo.models import SIMULATED_PROVIDER_PARTITION
 from bazaar.domain.payments import signature_header
 from bazaar.resources import WEBHOOK_SECRET, secret_name
+from tests.support import aws
 from tests.support.aws import dynamodb_requests  # noqa: F401  (re-exported for the order tests)
 from tests.integration.api import Api, Result
 from tests.support.events import FakeContext, claims, http_event
@@ -143,13 +144,7 @@ def consume(function: str, *messages: dict[str, Any]) -> dict[str, Any]:
 
 def outbox_messages(table: str, aggregate_id: Optional[str] = None) -> list[dict[str, Any]]:
     """Event messages in the outbox (oldest first), optionally of one aggregate."""
-    ddb = client("dynamodb")
-    items = ddb.scan(TableName=table, ConsistentRead=True, FilterExpression="begins_with(PK, :p)",
-                     ExpressionAttributeValues={":p": {"S": "OUTBOX#"}})["Items"]
-    messages = [json.loads(i["payload"]["S"]) for i in items]
-    if aggregate_id is not None:
-        messages = [m for m in messages if m["aggregate_id"] == aggregate_id]
-    return sorted(messages, key=lambda m: (m["occurred_at"], m["event_id"]))
+    return aws.outbox_messages(client("dynamodb"), table, aggregate_id)
 
 
 def ledger(table: str, order_id: Optional[str] = None) -> list[dict[str, Any]]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from bazaar.resources import TABLE
 
@@ -41,3 +42,15 @@ def dynamodb_requests() -> Iterator[list[str]]:
         yield calls
     finally:
         botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def outbox_messages(ddb: Any, table: str, aggregate_id: Optional[str] = None) -> list[dict[str, Any]]:
+    """Event messages in the table's outbox, as the relay publishes them (oldest first), optionally of one
+    aggregate."""
+    pages = ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True,
+                                                FilterExpression="begins_with(PK, :p)",
+                                                ExpressionAttributeValues={":p": {"S": "OUTBOX#"}})
+    messages = [json.loads(i["payload"]["S"]) for page in pages for i in page["Items"]]
+    if aggregate_id is not None:
+        messages = [m for m in messages if m["aggregate_id"] == aggregate_id]
+    return sorted(messages, key=lambda m: (m["occurred_at"], m["event_id"]))

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from local.services import valkey_answers
+
 
 class PausableProxy:
     """Forwards TCP connections on a loopback port to ``upstream``. ``paused``: connections are accepted and bytes
@@ -142,13 +144,9 @@ class StackValkey:
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                    s.sendall(b"*1\r\n$4\r\nPING\r\n")
-                    if s.recv(64).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.01)
+            if valkey_answers(port):
+                return
+            time.sleep(0.01)
         raise RuntimeError("the restarted Valkey did not answer PING")
 
     def stop(self) -> None:
