@@ -17,9 +17,8 @@ pytestmark = pytest.mark.infra
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "cdk").exists(),
-                    reason="CDK CLI not installed (make bootstrap)")
 def test_cdk_synth_prod_offline(tmp_path: Path) -> None:
+    assert (ROOT / "node_modules" / ".bin" / "cdk").exists(), "CDK CLI not installed: `make test` bootstraps it"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # no credentials, no endpoint
     env.update(CDK_DISABLE_CLI_TELEMETRY="true", JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
                JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION="1", AWS_EC2_METADATA_DISABLED="true")
