@@ -12,8 +12,9 @@ rm -rf "$out" && mkdir -p "$out/python"
   --platform manylinux2014_aarch64 --implementation cp --python-version "$pyver" \
   --only-binary=:all: --target "$out/python" -r "$here/requirements.txt" 2>&1 | grep -v "^WARNING: Location" || true
 test -d "$out/python/aws_lambda_powertools" || { echo "layer build failed" >&2; exit 1; }
-# The managed runtime ships boto3/botocore; a lone botocore here would shadow it and mismatch boto3.
-rm -rf "$out"/python/botocore "$out"/python/botocore-*.dist-info "$out"/python/bin
+rm -rf "$out"/python/bin
+# The SDK's data for the services the functions call only (the first client's cold-start cost, see the module).
+(cd "$here/.." && "${PYTHON:-python3}" -m layers.sdk_data "$out/python")
 find "$out/python" -name "__pycache__" -type d -prune -exec rm -rf {} +
 # Bytecode for the runtime's interpreter version (read-only /opt: Lambda can't cache it itself).
 (cd "$here/.." && "${PYTHON:-python3}" -m layers.bytecode "$out/python")

@@ -7,3 +7,9 @@ bytecode makes cold-start imports 2-2.7x faster than the newer runtime compiling
 
 LAMBDA_PYTHON_VERSION = "3.13"
 LAMBDA_ARCHITECTURE = "arm64"
+
+# The AWS services the functions create clients for (pynamodb: dynamodb). The layer ships botocore with the data of
+# these only (layers/sdk_data.py: the first client of a cold start no longer lists and parses every service's);
+# tests/infra/test_layer_sdk.py checks that the shared code creates no client outside this list. sts: the
+# credential providers that assume roles.
+SDK_SERVICES = ("dynamodb", "sns", "sesv2", "cognito-idp", "secretsmanager", "sts")

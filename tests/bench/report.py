@@ -83,7 +83,8 @@ def render_cold(res: dict[str, Any]) -> list[str]:
         rows.append([name, _num(r["cold_ms"]["median"]), _num(r["cold_ms"]["p90"]), _num(r["init_ms"]["median"]),
                      _num(r["first_invoke_ms"]["median"]),
                      f"{r['aws_wait_ms']['median']:.1f} ({r['aws_calls']})", _x(r.get("ratio_to_floor")),
-                     f"<= {r['goal']:.1f}x" if "goal" in r else "", "ok" if r.get("meets_goal") else "OVER",
+                     f"<= {r['goal']:.1f}x" if r.get("goal") else "",
+                     "" if r.get("meets_goal") is None else "ok" if r["meets_goal"] else "OVER",
                      _x(r.get("ratio_without_aws_wait")), _num(r["cpu_ms"]["median"]),
                      _x(r.get("cpu_ratio_to_floor")), _num(r["peak_rss_mib"])])
     out.append(table(header, rows, [False] + [True] * 12))

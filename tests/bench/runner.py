@@ -74,6 +74,10 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
     configs = template.stage_configs(stage)
     shared_python = staging.stage_shared_layer(stage_root)
     staging.compile_bytecode(shared_python)
+    # Behind the shared layer, as on Lambda: the dependency layer's trimmed AWS SDK (pure Python; the rest of the
+    # arm64 layer is stood in for by this interpreter's site-packages).
+    sdk_python = staging.stage_sdk(stage_root)
+    layer_paths = (str(shared_python),) + ((str(sdk_python),) if sdk_python else ())
     site = str(staging.site_packages())
     layer_built = (staging.LAYER_DIR / "python").is_dir()
 
@@ -101,10 +105,10 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
 
             backend = backend_mod.start(stage_root / "local", products=catalog)
         if cold_runs and backend is not None:
-            cold = _cold_starts(fns, configs, code_dirs, shared_python, home, backend, cold_runs, warmup,
+            cold = _cold_starts(fns, configs, code_dirs, layer_paths, home, backend, cold_runs, warmup,
                                 stage_root, progress, compare_sdk)
         if cache_n and backend is not None:
-            cache = _cache_figures(fns, configs, code_dirs, shared_python, home, backend, cache_n, cache_requests,
+            cache = _cache_figures(fns, configs, code_dirs, layer_paths, home, backend, cache_n, cache_requests,
                                    stage_root, progress)
     finally:
         if backend is not None:
@@ -118,7 +122,7 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
     ]
     fn_targets = [
         measure.Target(fn.name, fn.handler.rsplit(".", 1)[0],
-                       (str(code_dirs[fn.name]), str(shared_python)),
+                       (str(code_dirs[fn.name]), *layer_paths),
                        lambda_env.lambda_environment(configs[fn.name], fn, code_dirs[fn.name], home),
                        attr=fn.handler.rsplit(".", 1)[1])
         for fn in fns
@@ -185,7 +189,7 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
             if wfn.name not in code_dirs:
                 code_dirs[wfn.name] = staging.stage_function(wfn, stage_root)
             target = measure.Target(wfn.name, wfn.handler.rsplit(".", 1)[0],
-                                    (str(code_dirs[wfn.name]), str(shared_python)),
+                                    (str(code_dirs[wfn.name]), *layer_paths),
                                     lambda_env.lambda_environment(configs[wfn.name], wfn, code_dirs[wfn.name], home),
                                     attr=wfn.handler.rsplit(".", 1)[1])
             _log(progress, f"warm: {wfn.name} x {warm_n} invocations in one process")
@@ -223,7 +227,7 @@ def run(functions: Optional[Sequence[Function]] = None, runs: int = 7, shipped_r
 
 
 def _cold_starts(fns: Sequence[Function], configs: dict[str, template.FunctionConfig], code_dirs: dict[str, Path],
-                 shared_python: Path, home: Path, backend: Any, runs: int, warmup: int, stage_root: Path,
+                 layer_paths: tuple[str, ...], home: Path, backend: Any, runs: int, warmup: int, stage_root: Path,
                  progress: Optional[Callable[[str], None]], compare_sdk: Sequence[str] = ()) -> dict[str, Any]:
     from bazaar.settings import TRACING_ENV, TRACING_SDK
     from tests.bench.events import first_event
@@ -235,7 +239,7 @@ def _cold_starts(fns: Sequence[Function], configs: dict[str, template.FunctionCo
                                      backend.region)
         targets.append(coldstart.ColdTarget(
             fn.name, fn.handler.rsplit(".", 1)[0], fn.handler.rsplit(".", 1)[1],
-            (str(code_dirs[fn.name]), str(shared_python)), env,
+            (str(code_dirs[fn.name]), *layer_paths), env,
             (lambda name: lambda run: first_event(name, backend, run))(fn.name), cfg.physical_name,
             traced=cfg.tracing == "Active"))
     for t in [t for t in targets if t.key in compare_sdk]:  # the same function, as a stage that opts in runs it
@@ -244,6 +248,9 @@ def _cold_starts(fns: Sequence[Function], configs: dict[str, template.FunctionCo
                                             traced=True))
     floor_env = {k: v for k, v in targets[0].env.items() if k.startswith(("AWS_", "PATH", "HOME", "LANG", "TZ"))}
     floor = coldstart.ColdTarget(coldstart.FLOOR, "boto3", "", (), floor_env, lambda run: ({}, 0), mode="floor")
+    if len(layer_paths) > 1:  # the floor is the runtime's SDK; the same floor with the layer's, for comparison
+        targets.append(coldstart.ColdTarget(coldstart.FLOOR_LAYER_SDK, "boto3", "", layer_paths[1:], floor_env,
+                                            lambda run: ({}, 0), mode="floor"))
     _log(progress, f"cold starts: floor + {len(targets)} function(s) x {runs} fresh processes (+{warmup} warm-up), "
                    "interleaved")
     samples = coldstart.collect(floor, targets, runs, stage_root / "events", str(EVENTS_HELPERS), warmup=warmup,
@@ -252,7 +259,8 @@ def _cold_starts(fns: Sequence[Function], configs: dict[str, template.FunctionCo
 
 
 def _cache_figures(fns: Sequence[Function], configs: dict[str, template.FunctionConfig],
-                   code_dirs: dict[str, Path], shared_python: Path, home: Path, backend: Any, n: int, requests: int,
+                   code_dirs: dict[str, Path], layer_paths: tuple[str, ...], home: Path, backend: Any, n: int,
+                   requests: int,
                    stage_root: Path, progress: Optional[Callable[[str], None]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     wanted = {"get_product": cachebench.product_events(backend), "list_products": cachebench.list_events()}
@@ -264,8 +272,7 @@ def _cache_figures(fns: Sequence[Function], configs: dict[str, template.Function
         env = cfg.lambda_environment(backend.grant_values(fn), code_dirs[fn.name], home, backend.endpoint_url,
                                      backend.region)
         try:
-            out[fn.name] = cachebench.run(fn.handler.rsplit(".", 1)[0], (str(code_dirs[fn.name]),
-                                                                         str(shared_python)),
+            out[fn.name] = cachebench.run(fn.handler.rsplit(".", 1)[0], (str(code_dirs[fn.name]), *layer_paths),
                                           env, wanted[fn.name], n, requests, stage_root / "events",
                                           str(EVENTS_HELPERS), backend.cache_url, cfg.physical_name)
         except (measure.ChildFailed, OSError, subprocess.TimeoutExpired) as exc:

@@ -11,7 +11,7 @@ import sysconfig
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from bazaar.manifest import Function
 
@@ -104,6 +104,23 @@ def stage_shared_layer(stage_root: Path) -> Path:
     return python
 
 
+SDK_PACKAGES = ("botocore",)  # pure Python; the layer's copy differs from site-packages' (trimmed data)
+
+
+def stage_sdk(stage_root: Path, layer_dir: Path = LAYER_DIR) -> Optional[Path]:
+    """The dependency layer's AWS SDK (layers/sdk_data.py trims its data), with bytecode for this interpreter, to
+    put behind the shared layer on a function's sys.path. None when the layer is not built."""
+    if not all((layer_dir / "python" / name).is_dir() for name in SDK_PACKAGES):
+        return None
+    out = stage_root / "sdk" / "python"
+    shutil.rmtree(out.parent, ignore_errors=True)
+    out.mkdir(parents=True)
+    for name in SDK_PACKAGES:
+        shutil.copytree(layer_dir / "python" / name, out / name, ignore=_IGNORE)
+    compile_bytecode(out)
+    return out
+
+
 def site_packages() -> Path:
     """This interpreter's site-packages (the venv's under ``make bench``): stands in for the arm64 layer."""
     return Path(sysconfig.get_paths()["purelib"])
@@ -127,7 +144,7 @@ def stage_nopyc_layer(stage_root: Path, layer_dir: Path = LAYER_DIR) -> tuple[Pa
     missing = []
     sp = site_packages()
     for name in layer_top_level_names(layer_dir / "python"):
-        src = sp / name
+        src = layer_dir / "python" / name if name in SDK_PACKAGES else sp / name
         if src.is_dir():
             shutil.copytree(src, out / name, ignore=_IGNORE)
         elif src.is_file():
