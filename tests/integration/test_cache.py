@@ -30,7 +30,7 @@ def test_get_patch_get_never_shows_the_old_version(api: Api) -> None:
         got = api.get(pid)
         assert got.status == 200
         assert (got.json["version"], got.json["stock"]) == (version, version)
-        assert got.headers["etag"] == f'"{pid}.{version}"'
+        assert got.headers["etag"] == f'"{pid}.{version}.{version}"'
     assert api.delete(pid, who=ADMIN).status == 204
     for _ in range(3):
         api.get(pid).assert_problem(404)

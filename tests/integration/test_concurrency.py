@@ -28,7 +28,7 @@ def _race(api: Api, pid: str, body: dict, headers: dict | None = None) -> list[R
 
 def test_same_if_match_exactly_one_wins(api: Api) -> None:
     pid = api.new_product(stock=3)["product_id"]
-    results = _race(api, pid, {"stock": 100}, headers={"If-Match": f'"{pid}.1"'})
+    results = _race(api, pid, {"stock": 100}, headers={"If-Match": f'"{pid}.1.3"'})
     statuses = sorted(r.status for r in results)
     assert statuses == [200] + [412] * (THREADS - 1), statuses
     (winner,) = [r for r in results if r.status == 200]

@@ -21,7 +21,7 @@ def test_full_crud_flow(api: Api, table_items) -> None:
     pid = product["product_id"]
     assert is_valid_id(pid)
     assert created.headers["location"] == f"/products/{pid}"
-    assert created.headers["etag"] == f'"{pid}.1"'
+    assert created.headers["etag"] == f'"{pid}.1.3"'  # id, version, stock
     assert created.content_type == "application/json"
     assert {k: product[k] for k in NEW} == NEW
     assert (product["seller_id"], product["version"]) == ("seller-1", 1)
@@ -29,28 +29,28 @@ def test_full_crud_flow(api: Api, table_items) -> None:
 
     first = api.get(pid)
     assert first.status == 200 and first.json == product
-    assert first.headers["etag"] == f'"{pid}.1"'
+    assert first.headers["etag"] == f'"{pid}.1.3"'
     assert first.headers["x-cache"] == "MISS"
     second = api.get(pid)
     assert second.status == 200 and second.json == product and second.headers["x-cache"] == "HIT"
 
-    for inm in (f'"{pid}.1"', f'W/"{pid}.1"', "*", f'"{pid}.0", "{pid}.1"'):
+    for inm in (f'"{pid}.1.3"', f'W/"{pid}.1.3"', "*", f'"{pid}.0.3", "{pid}.1.3"'):
         not_modified = api.get(pid, headers={"If-None-Match": inm})
         assert not_modified.status == 304, (inm, not_modified.body)
         assert not not_modified.body
-        assert not_modified.headers["etag"] == f'"{pid}.1"'
-    assert api.get(pid, headers={"If-None-Match": f'"{pid}.0"'}).status == 200
+        assert not_modified.headers["etag"] == f'"{pid}.1.3"'
+    assert api.get(pid, headers={"If-None-Match": f'"{pid}.0.3"'}).status == 200
 
-    patched = api.patch(pid, {"price_cents": 3999, "stock": 10}, headers={"If-Match": f'"{pid}.1"'})
+    patched = api.patch(pid, {"price_cents": 3999, "stock": 10}, headers={"If-Match": f'"{pid}.1.3"'})
     assert patched.status == 200, patched.body
     assert patched.json["version"] == 2
     assert (patched.json["price_cents"], patched.json["stock"], patched.json["name"]) == (3999, 10, NEW["name"])
     assert patched.json["updated_at"] >= patched.json["created_at"] == product["created_at"]
-    assert patched.headers["etag"] == f'"{pid}.2"'
-    assert api.get(pid, headers={"If-None-Match": f'"{pid}.1"'}).status == 200  # the old ETag no longer matches
+    assert patched.headers["etag"] == f'"{pid}.2.10"'
+    assert api.get(pid, headers={"If-None-Match": f'"{pid}.1.3"'}).status == 200  # the old ETag no longer matches
 
     before = table_items()
-    stale = api.patch(pid, {"stock": 0}, headers={"If-Match": f'"{pid}.1"'})
+    stale = api.patch(pid, {"stock": 0}, headers={"If-Match": f'"{pid}.1.3"'})
     stale.assert_problem(412)
     assert table_items() == before
     assert api.get(pid).json == patched.json
@@ -65,14 +65,14 @@ def test_patch_without_if_match_and_with_star(api: Api) -> None:
     pid = api.new_product()["product_id"]
     assert api.patch(pid, {"name": "A"}).json["version"] == 2
     assert api.patch(pid, {"name": "B"}, headers={"If-Match": "*"}).json["version"] == 3
-    assert api.patch(pid, {"name": "C"}, headers={"If-Match": f'"x.1", "{pid}.3"'}).json["version"] == 4
+    assert api.patch(pid, {"name": "C"}, headers={"If-Match": f'"x.1", "{pid}.3.3"'}).json["version"] == 4
 
 
 def test_delete_with_if_match(api: Api) -> None:
     pid = api.new_product()["product_id"]
     api.delete(pid, headers={"If-Match": f'"{pid}.2"'}).assert_problem(412)
     assert api.get(pid).status == 200
-    assert api.delete(pid, headers={"If-Match": f'"{pid}.1"'}).status == 204
+    assert api.delete(pid, headers={"If-Match": f'"{pid}.1.3"'}).status == 204
 
 
 def test_seller_id_is_the_caller_not_the_body(api: Api, table_items) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bazaar.domain import catalog
@@ -80,19 +82,27 @@ def test_if_match_that_matches(product: Product, header: str | None) -> None:
     catalog.ensure_precondition(product, value)  # does not raise
 
 
-@pytest.mark.parametrize("header", ['"{id}.2"', '"{id}.0"', '"{id}.1"x"{id}.3"', "{id}.1",
-                                    '"other.1"', "", '"{id}.1"x', 'W/"{id}.1"'],
+@pytest.mark.parametrize("header", ['"{id}.2.3"', '"{id}.0.3"', '"{id}.1.3"x"{id}.3.3"', "{id}.1.3",
+                                    '"other.1.3"', "", '"{id}.1.3"x', 'W/"{id}.1.3"', '"{id}.1"', '"{id}.1.2"'],
                          ids=["newer", "older", "garbled-list", "unquoted", "other-id", "empty", "trailing-junk",
-                              "weak"])
+                              "weak", "without-stock", "other-stock"])
 def test_if_match_that_does_not_match(product: Product, header: str) -> None:
     with pytest.raises(PreconditionFailed):
         catalog.ensure_precondition(product, header.replace("{id}", product.product_id))
 
 
 def test_etag_changes_with_the_version(product: Product) -> None:
-    updated, _ = catalog.apply_update(product, OWNER, {"stock": 4}, LATER)
-    assert product.etag == f'"{product.product_id}.1"'
-    assert updated.etag == f'"{product.product_id}.2"'
+    updated, _ = catalog.apply_update(product, OWNER, {"name": "Desk lamp"}, LATER)
+    assert product.etag == f'"{product.product_id}.1.3"'
+    assert updated.etag == f'"{product.product_id}.2.3"'
+
+
+def test_etag_changes_with_the_stock_an_order_moves_without_a_version(product: Product) -> None:
+    after_order = replace(product, stock=product.stock - 1)  # what an order's transaction leaves in the table
+    assert after_order.version == product.version and after_order.etag != product.etag
+    with pytest.raises(PreconditionFailed):  # an If-Match read before the order no longer matches
+        catalog.ensure_precondition(after_order, product.etag)
+    assert replace(after_order, stock=product.stock).etag == product.etag  # same representation, same tag
 
 
 # --- apply_update -----------------------------------------------------------------------------------------------

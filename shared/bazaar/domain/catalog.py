@@ -32,8 +32,10 @@ class Product:
 
     @property
     def etag(self) -> str:
-        # Strong validator: the version changes on every write, and ids never repeat.
-        return f'"{self.product_id}.{self.version}"'
+        # Strong validator of the representation: the version changes on every edit and ids never repeat, but an
+        # order or a cancellation moves the stock without a new version, so the stock is part of the tag too
+        # (a revalidating reader sees the new stock; an If-Match taken before an order no longer matches).
+        return f'"{self.product_id}.{self.version}.{self.stock}"'
 
 
 @dataclass(frozen=True)

@@ -118,11 +118,22 @@ def test_stock_in_product_reads_follows_orders(shop: Shop) -> None:
     """docs/orders.md: an order's stock change reaches GET /products/{id} once the order event evicts the cached
     entry (within about a second locally), never later than the cache TTL."""
     pid = shop.new_product(stock=7)["product_id"]
-    assert http("GET", f"{shop.url}/products/{pid}").json()["stock"] == 7  # cached now
+    before = http("GET", f"{shop.url}/products/{pid}")  # cached now
+    assert before.json()["stock"] == 7
+    etag = before.headers["etag"]
+    assert http("GET", f"{shop.url}/products/{pid}", headers={"If-None-Match": etag}).status == 304
     shop.place([(pid, 3)])
     started = time.monotonic()
     assert wait_for(lambda: http("GET", f"{shop.url}/products/{pid}").json()["stock"] == 4, timeout_s=10)
     print(f"\nstock visible in GET /products/{{id}} {time.monotonic() - started:.2f} s after the order")
+    # The order moved the stock, not the version: a reader revalidating its copy is sent the new stock, and an
+    # If-Match taken before the order no longer matches (the ETag is a validator of the whole representation).
+    revalidated = http("GET", f"{shop.url}/products/{pid}", headers={"If-None-Match": etag})
+    assert revalidated.status == 200 and revalidated.json()["stock"] == 4
+    assert revalidated.json()["version"] == before.json()["version"] and revalidated.headers["etag"] != etag
+    stale = http("PATCH", f"{shop.url}/products/{pid}", {"name": "renamed"}, token=shop.as_("seller"),
+                 headers={"If-Match": etag})
+    assert stale.status == 412
 
 
 def test_order_routes_refuse_other_roles_and_bad_input(shop: Shop) -> None:
