@@ -5,7 +5,8 @@ Every botocore session loads the endpoint, partition and service data again: mea
 session and its first client cost 75-90 ms, a second client of the same session 3-6 ms, and ``boto3.client``
 (boto3 with s3transfer imported, then its own session) 120-130 ms. Hence botocore, and one session.
 
-Clients are thread-safe; creating them from one session is not, so creation holds a lock.
+Clients are thread-safe; creating them from one session is not, so the session creates them under a lock (whoever
+asks: the adapters through ``client``, pynamodb through ``bazaar.adapters.dynamo.models``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _session: Optional[Any] = None
 
 
@@ -22,17 +23,24 @@ def session() -> Any:
     global _session
     with _lock:
         if _session is None:
-            import botocore.session
-
-            _session = botocore.session.get_session()
+            _session = _new_session()
         return _session
+
+
+def _new_session() -> Any:
+    import botocore.session
+
+    class ContainerSession(botocore.session.Session):
+        def create_client(self, *args: Any, **kwargs: Any) -> Any:
+            with _lock:
+                return super().create_client(*args, **kwargs)
+
+    return ContainerSession()
 
 
 def client(service: str, **kwargs: Any) -> Any:
     """A new client of the container's session (``region_name``, ``config`` ... as ``create_client`` takes them)."""
-    shared = session()
-    with _lock:
-        return shared.create_client(service, **kwargs)
+    return session().create_client(service, **kwargs)
 
 
 def clear() -> None:
