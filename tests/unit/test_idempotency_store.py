@@ -28,9 +28,9 @@ def test_the_registered_package_exports_what_the_real_one_does_from_the_same_mod
 import importlib, json
 package = importlib.import_module({PACKAGE!r})  # its own __init__
 exports = {EXPORTS!r}
-print(json.dumps({{name: name in exports
-                   and getattr(package, name) is getattr(importlib.import_module(f"{{package.__name__}}.{{exports[name]}}"), name)
-                   for name in package.__all__}}))
+def resolved(name):
+    return getattr(importlib.import_module(f"{{package.__name__}}.{{exports[name]}}"), name)
+print(json.dumps({{name: name in exports and getattr(package, name) is resolved(name) for name in package.__all__}}))
 """)
     assert real == {name: True for name in EXPORTS}  # the same names, each the object our mapping resolves
 
