@@ -3,17 +3,13 @@ change (backstop for the synchronous eviction in the write path, e.g. when the c
 orders, which change stock but not the version, the entry is refreshed from the table. Exactly once per event id;
 a message that cannot be applied is retried, then lands in the DLQ."""
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import EventType
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import Any, Mapping
 
 from bazaar import wiring
-from bazaar.consumers import batch_handler, exactly_once
+from bazaar.consumers import SQS, batch_handler, exactly_once
 from bazaar.manifest import STOCK_EVENTS
 from bazaar.observability import logger
 from bazaar.schemas.events import EventMessage
-from bazaar.schemas.orders import OrderEventData
 from bazaar.services import catalog
 
 NAME = "invalidate_cache"
@@ -25,6 +21,8 @@ class CacheUnavailable(RuntimeError):
 
 def apply_event(message: dict[str, Any]) -> dict[str, Any]:
     if message["type"] in STOCK_EVENTS:
+        from bazaar.schemas.order_events import OrderEventData  # imported (and built) at the first order event
+
         product_ids = OrderEventData.model_validate(message["data"]).stock_product_ids(message["type"])
         ok = catalog.refresh_stock(wiring.products(), wiring.cache(), product_ids)
     else:
@@ -39,9 +37,9 @@ def apply_event(message: dict[str, Any]) -> dict[str, Any]:
 apply_once = exactly_once(NAME, apply_event)
 
 
-def record_handler(record: SQSRecord) -> None:
-    message = EventMessage.model_validate_json(record.body)  # a malformed message fails here and goes to the DLQ
+def record_handler(record: Mapping[str, Any]) -> None:
+    message = EventMessage.model_validate_json(record["body"])  # a malformed message fails here and goes to the DLQ
     apply_once(message.model_dump())
 
 
-handler = batch_handler(NAME, EventType.SQS, record_handler)
+handler = batch_handler(NAME, SQS, record_handler)

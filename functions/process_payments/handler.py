@@ -2,17 +2,13 @@
 (idempotency key = order id) and confirms, cancels or leaves them pending; asks for refunds (key = order id +
 "-refund"). Exactly once per event id, and each effect is conditional (see bazaar.services.payments)."""
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import EventType
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import Any, Mapping
 
 from bazaar import wiring
-from bazaar.consumers import batch_handler, exactly_once
+from bazaar.consumers import SQS, batch_handler, exactly_once
 from bazaar.domain.orders import ORDER_CREATED, REFUND_REQUESTED
 from bazaar.observability import logger
 from bazaar.schemas.events import EventMessage
-from bazaar.schemas.orders import RefundRequestedData
 from bazaar.services import payments
 
 NAME = "process_payments"
@@ -22,6 +18,8 @@ def apply_event(message: dict[str, Any]) -> dict[str, Any]:
     if message["type"] == ORDER_CREATED:
         result = payments.charge_new_order(wiring.orders(), wiring.payment_provider(), message["aggregate_id"])
     elif message["type"] == REFUND_REQUESTED:
+        from bazaar.schemas.order_events import RefundRequestedData  # imported (and built) at the first refund
+
         data = RefundRequestedData.model_validate(message["data"]).model_dump()
         result = payments.refund(wiring.payment_provider(), data)
     else:  # not subscribed: only a misrouted message gets here
@@ -34,9 +32,9 @@ def apply_event(message: dict[str, Any]) -> dict[str, Any]:
 apply_once = exactly_once(NAME, apply_event)
 
 
-def record_handler(record: SQSRecord) -> None:
-    message = EventMessage.model_validate_json(record.body)  # a malformed message fails here and goes to the DLQ
+def record_handler(record: Mapping[str, Any]) -> None:
+    message = EventMessage.model_validate_json(record["body"])  # a malformed message fails here and goes to the DLQ
     apply_once(message.model_dump())
 
 
-handler = batch_handler(NAME, EventType.SQS, record_handler)
+handler = batch_handler(NAME, SQS, record_handler)

@@ -4,17 +4,16 @@ outage is retried within the invocation (bazaar.services.relay), then the failed
 retries from them, then sends the batch to the on-failure DLQ (``make redrive NAME=publish_events``)."""
 
 import json
-from typing import Any, Optional
-
-from aws_lambda_powertools.utilities.batch import EventType
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from bazaar import wiring
-from bazaar.consumers import batch_handler, exactly_once
+from bazaar.consumers import DYNAMODB_STREAMS, batch_handler, exactly_once
 from bazaar.observability import logger
 from bazaar.schemas.events import EventMessage
 from bazaar.services.relay import Relay
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 NAME = "publish_events"
 
@@ -29,17 +28,17 @@ publish_once = exactly_once(NAME, publish)
 _relay: Optional[Relay] = None
 
 
-def start_invocation(context: LambdaContext) -> None:
+def start_invocation(context: "LambdaContext") -> None:
     global _relay
     _relay = Relay.for_invocation(publish_once, context.get_remaining_time_in_millis())
 
 
-def record_handler(record: DynamoDBRecord) -> None:
-    image = (record.dynamodb.new_image if record.dynamodb else None) or {}
-    payload = image["payload"]
+def record_handler(record: Mapping[str, Any]) -> None:
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    payload = image["payload"]["S"]  # absent or not a string: the record fails
     EventMessage.model_validate_json(payload)  # refuse to relay a malformed event (fails to the DLQ)
     assert _relay is not None
     _relay.relay(json.loads(payload))  # relayed as written: fields this version doesn't know survive
 
 
-handler = batch_handler(NAME, EventType.DynamoDBStreams, record_handler, on_invoke=start_invocation)
+handler = batch_handler(NAME, DYNAMODB_STREAMS, record_handler, on_invoke=start_invocation)

@@ -3,16 +3,13 @@ products in the order (confirmed) through SES. Exactly once per event id, and ea
 event (its own idempotency record), so a retry after a partial failure sends only what is missing. Addresses come
 from Cognito and never appear in logs."""
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import EventType
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import Any, Mapping
 
 from bazaar import wiring
-from bazaar.consumers import batch_handler, exactly_once
+from bazaar.consumers import SQS, batch_handler, exactly_once
 from bazaar.observability import logger
 from bazaar.schemas.events import EventMessage
-from bazaar.schemas.orders import OrderEventData
+from bazaar.schemas.order_events import OrderEventData
 from bazaar.services import notifications
 
 NAME = "send_notifications"
@@ -36,9 +33,9 @@ def apply_event(message: dict[str, Any]) -> dict[str, Any]:
 apply_once = exactly_once(NAME, apply_event)
 
 
-def record_handler(record: SQSRecord) -> None:
-    message = EventMessage.model_validate_json(record.body)  # a malformed message fails here and goes to the DLQ
+def record_handler(record: Mapping[str, Any]) -> None:
+    message = EventMessage.model_validate_json(record["body"])  # a malformed message fails here and goes to the DLQ
     apply_once(message.model_dump())
 
 
-handler = batch_handler(NAME, EventType.SQS, record_handler)
+handler = batch_handler(NAME, SQS, record_handler)

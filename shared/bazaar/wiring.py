@@ -6,7 +6,7 @@ Imports happen inside the functions so a handler only pays (cold start) for the 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bazaar import settings
 
@@ -75,6 +75,14 @@ def notifier() -> "SesNotifier":
     return SesNotifier(settings.mail_sender())
 
 
+@lru_cache(maxsize=None)
+def dynamodb_client() -> Any:
+    """A botocore DynamoDB client of the container's session, for the table's region (idempotency records)."""
+    from bazaar.adapters import sdk
+
+    return sdk.client("dynamodb", region_name=settings.region())
+
+
 def webhook_secret(force_fetch: bool = False) -> bytes:
     from bazaar.adapters.secrets import get_secret_bytes
 
@@ -83,14 +91,16 @@ def webhook_secret(force_fetch: bool = False) -> bytes:
 
 def reset() -> None:
     """Forget every adapter (tests that switch endpoints or tables between cases)."""
-    for factory in (products, cache, event_publisher, orders, payment_provider, user_directory, notifier):
+    for factory in (products, cache, event_publisher, orders, payment_provider, user_directory, notifier,
+                    dynamodb_client):
         factory.cache_clear()
     for setting in (settings.webhook_secret_id, settings.payment_provider_table, settings.user_pool_id,
                     settings.mail_sender):
         setting.cache_clear()
-    from bazaar.adapters import secrets
+    from bazaar.adapters import sdk, secrets
 
     secrets.clear()
+    sdk.clear()
     settings.table_name.cache_clear()
     settings.cache_url.cache_clear()
     settings.events_topic_arn.cache_clear()

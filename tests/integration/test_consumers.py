@@ -11,7 +11,6 @@ from typing import Any, Iterator
 import boto3
 import pytest
 import redis
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from bazaar import consumers, manifest, wiring
 from bazaar.domain.ids import new_id
@@ -208,7 +207,7 @@ def test_a_failed_publish_is_retried_not_lost(api: Api, topic: dict[str, str], c
     records = outbox_records(consumer_env["TABLE_NAME"])
     monkeypatch.setenv("EVENTS_TOPIC_ARN", topic["arn"] + "-gone")
     wiring.reset()
-    with pytest.raises(BatchProcessingError):  # the whole batch failed: Lambda retries it
+    with pytest.raises(consumers.BatchFailed):  # the whole batch failed: Lambda retries it
         publish(stream_event(records))
     assert idempotency_records(consumer_env["TABLE_NAME"], "publish_events") == []  # nothing marked done
     monkeypatch.setenv("EVENTS_TOPIC_ARN", topic["arn"])
@@ -275,11 +274,11 @@ def test_cache_down_fails_the_record_so_it_is_retried(api: Api, consumer_env: di
     message = json.dumps(updated_message(product, 2, name="Eventually"))
     monkeypatch.setenv("CACHE_URL", dead_cache_url)
     wiring.reset()
-    with pytest.raises(BatchProcessingError):  # a batch that failed entirely fails the invocation: all retried
+    with pytest.raises(consumers.BatchFailed):  # a batch that failed entirely fails the invocation: all retried
         invalidate({"Records": [sqs_record(message)]})
     other = sqs_record(json.dumps(updated_message(product, 3)))
     failed = sqs_record(message)
-    with pytest.raises(BatchProcessingError):
+    with pytest.raises(consumers.BatchFailed):
         invalidate({"Records": [other, failed]})
     assert idempotency_records(consumer_env["TABLE_NAME"], "invalidate_cache") == []
 

@@ -9,8 +9,8 @@ import time
 from typing import Any, Iterator
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from bazaar import consumers
 from bazaar.domain.payments import signature_header
 from tests.integration.conftest import TABLE, invoke_handler
 from tests.integration.orders_api import (client, CUSTOMER, SENDER, OrdersApi, add_user, consume, drop_idempotency_records,
@@ -266,7 +266,7 @@ def test_a_partly_failed_notification_resends_only_what_is_missing(shop: OrdersA
 
     monkeypatch.setattr(notifier, "send", flaky)
     before = len(sent_mail())
-    with pytest.raises(BatchProcessingError):  # the whole batch failed: the invocation fails, SQS retries ...
+    with pytest.raises(consumers.BatchFailed):  # the whole batch failed: the invocation fails, SQS retries ...
         consume("send_notifications", confirmed)
     assert [m["to"][0] for m in sent_mail()[before:]] == ["cora@example.com"]
     assert consume("send_notifications", confirmed) == {"batchItemFailures": []}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-import boto3
 from botocore.config import Config
 
+from bazaar.adapters import sdk
 from bazaar.resources import EVENT_TYPE_ATTRIBUTE
 
 
@@ -15,8 +15,8 @@ class SnsEventPublisher:
     def __init__(self, topic_arn: str, client: Optional[Any] = None) -> None:
         self._topic_arn = topic_arn
         # Few SDK retries and short timeouts: the relay decides how long to insist (bazaar.services.relay).
-        self._sns = client or boto3.client("sns", config=Config(retries={"mode": "standard", "max_attempts": 2},
-                                                                connect_timeout=2, read_timeout=5))
+        self._sns = client or sdk.client("sns", config=Config(retries={"mode": "standard", "max_attempts": 2},
+                                                              connect_timeout=2, read_timeout=5))
 
     def publish_one(self, message: dict[str, Any]) -> str:
         """Publish one event message; returns the SNS message id. Raises on failure (the caller retries)."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import boto3
 from botocore.exceptions import ClientError
+
+from bazaar.adapters import sdk
 
 
 class MailNotSent(Exception):
@@ -20,7 +21,7 @@ class MailNotSent(Exception):
 class SesNotifier:
     def __init__(self, sender: str, client: Optional[Any] = None) -> None:
         self._sender = sender
-        self._ses = client or boto3.client("sesv2")
+        self._ses = client or sdk.client("sesv2")
 
     def send(self, to_address: str, subject: str, text: str) -> str:
         try:

@@ -2,7 +2,8 @@
 
 Fetched with botocore (which every function that reads a secret has loaded for its table client already), not
 through boto3 and Powertools Parameters: the cursor key is on the cold path of ``GET /products``, and importing
-boto3 plus a second SDK session there cost a large part of its cold start (``make bench``)."""
+boto3 plus a second SDK session there cost a large part of its cold start (``make bench``). The client comes from
+the session the other adapters share (``bazaar.adapters.sdk``)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _client() -> Any:
-    import botocore.session
+    from bazaar.adapters import sdk  # the container's one botocore session
 
-    return botocore.session.get_session().create_client("secretsmanager")
+    return sdk.client("secretsmanager")
 
 
 def get_secret_bytes(secret_id: str, force_fetch: bool = False) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-import boto3
+from bazaar.adapters import sdk
 
 _SUB = re.compile(r"[A-Za-z0-9-]{1,128}")  # Cognito subs are UUIDs; anything else cannot be a user here
 
@@ -13,7 +13,7 @@ _SUB = re.compile(r"[A-Za-z0-9-]{1,128}")  # Cognito subs are UUIDs; anything el
 class CognitoUserDirectory:
     def __init__(self, user_pool_id: str, client: Optional[Any] = None) -> None:
         self._pool = user_pool_id
-        self._idp = client or boto3.client("cognito-idp")
+        self._idp = client or sdk.client("cognito-idp")
 
     def email_of(self, user_id: str) -> Optional[str]:
         # ListUsers with a filter on `sub` is how Cognito finds a user by id (the username may differ). The id

@@ -1,4 +1,7 @@
-"""The message every event consumer receives (the outbox payload relayed through SNS, raw delivery)."""
+"""The message every event consumer receives (the outbox payload relayed through SNS, raw delivery).
+
+Built on its first validation (``defer_build``); the payload models of ``data`` are in their own modules
+(``bazaar.schemas.order_events``), so a consumer builds only the models it reads."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class EventMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # newer producers may add fields; old consumers keep working
+    # newer producers may add fields; old consumers keep working
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     event_id: str = Field(min_length=1, max_length=64)
     type: str = Field(min_length=1, max_length=64)

@@ -1,5 +1,5 @@
-"""Request and response bodies of the order and payment routes (contract §3-§5), and the order event payloads
-consumers read."""
+"""Request and response bodies of the order and payment routes (contract §3-§5). The order event payloads the
+consumers read are in ``bazaar.schemas.order_events``."""
 
 from __future__ import annotations
 
@@ -85,54 +85,3 @@ class WebhookReceipt(BaseModel):
     order_id: str
     effect: str  # confirmed | cancelled | refund_requested | no_change | ignored
     status: Optional[OrderStatusName] = None
-
-
-# --- event payloads (what consumers read; unknown fields ignored so newer producers never break them) -------------
-
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class OrderEventLine(_Lenient):
-    product_id: str
-    seller_id: str
-    name: str
-    quantity: int
-    unit_price_cents: int
-
-
-class OrderEventOrder(_Lenient):
-    order_id: str
-    customer_id: str
-    status: str
-    items: list[OrderEventLine]
-    total_cents: int
-    currency: str
-    cancel_reason: Optional[str] = None
-
-
-class StockLine(_Lenient):
-    product_id: str
-    quantity: int
-
-
-class OrderEventData(_Lenient):
-    """``OrderCreated``/``OrderConfirmed``/``OrderCancelled`` data."""
-
-    order: OrderEventOrder
-    reason: Optional[str] = None
-    released: list[StockLine] = []
-    refund_requested: bool = False
-
-    def stock_product_ids(self, event_type: str) -> list[str]:
-        """The products whose stock this event moved."""
-        if event_type == "OrderCreated":
-            return [line.product_id for line in self.order.items]
-        return [line.product_id for line in self.released]
-
-
-class RefundRequestedData(_Lenient):
-    order_id: str
-    amount_cents: int
-    currency: str
-    idempotency_key: str

@@ -10,11 +10,19 @@
 
 from __future__ import annotations
 
+import pynamodb.connection.base
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from bazaar import settings
+from bazaar.adapters import sdk
+
+# pynamodb gives each Connection (one per item type, one per repository) a botocore session of its own per thread,
+# and every session loads the endpoint and service data again: 75-90 ms each at a cold start (bazaar.adapters.sdk).
+# They take the container's session instead, which creates clients under a lock (pynamodb's reason for a session
+# per thread). pynamodb still gives each Connection its own client, with its own timeouts and retries.
+pynamodb.connection.base.get_session = sdk.session  # type: ignore[attr-defined]
 
 
 class _Base(Model):
