@@ -448,3 +448,31 @@ def test_a_multipart_type_without_boundary_is_a_415_not_a_500(shop: OrdersApi) -
     for bad input); the lean route answers it as any other media type it cannot read."""
     event = with_body(http_event("POST", "/products", claims=SELLER), None, "multipart/form-data")
     shop.call("create_product", event).assert_problem(415)
+
+
+def test_a_container_creates_one_dynamodb_client(shop: OrdersApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every item type and every transaction sends through one botocore client (bazaar.adapters.dynamo.models):
+    a client (and its session) costs about a fifth of a cold start, and a write reads before it commits."""
+    import botocore.session
+
+    from bazaar import wiring
+    from bazaar.adapters.dynamo import models
+
+    created: list[str] = []
+    original = botocore.session.Session.create_client
+
+    def counting(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        created.append(service_name)
+        return original(self, service_name, *args, **kwargs)
+
+    product = shop.new_product(stock=10)
+    models.connection.cache_clear()
+    models._bound.clear()  # as in a fresh container: the item types get new connections on first use
+    wiring.reset()
+    monkeypatch.setattr(botocore.session.Session, "create_client", counting)
+    assert shop.patch(product["product_id"], {"stock": 9}).status == 200  # a read, then a transaction
+    order = shop.order_now(product["product_id"])  # products read, the order and stock written, idempotency
+    assert shop.cancel(order["order_id"]).status == 200
+    assert shop.delete(product["product_id"]).status == 204
+    pynamodb_clients = created.count("dynamodb") - 1  # create_order's idempotency store has a boto3 client
+    assert pynamodb_clients == 1, created
