@@ -82,7 +82,8 @@ def _responses() -> dict[int, Any]:
 route = Endpoint(
     NAME, summary="Place an order (customer)", tags=["orders"], returns=_returns, responses=_responses,
     params=[Param("idempotency-key", "header", default=REQUIRED, min_length=1, max_length=255,
-                  pattern=IDEMPOTENCY_KEY_PATTERN, description="Client-chosen key: a retry with it never orders twice")],
+                  pattern=IDEMPOTENCY_KEY_PATTERN,
+                  description="Client-chosen key: a retry with it never orders twice")],
     body=Body("order", "bazaar.schemas.orders:NewOrder"),
     problems=[IdempotencyProblems(key="Idempotency-Key", key_loc=["header", "idempotency-key"])])
 

@@ -43,7 +43,8 @@ route = Endpoint(
 
 
 @route
-def update_product(actor: Actor, product_id: str, changes: "ProductChanges", if_match: Optional[str] = None) -> dict[str, Any]:
+def update_product(actor: Actor, product_id: str, changes: "ProductChanges",
+                   if_match: Optional[str] = None) -> dict[str, Any]:
     updated = catalog.update_product(wiring.products(), wiring.cache(), actor, product_id, changes.changes(),
                                      if_match)
     return product_result(200, updated)

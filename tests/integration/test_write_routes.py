@@ -27,7 +27,7 @@ ID_TOKEN = {**claims("seller-1", "seller"), "token_use": "id"}
 NEW = {"name": "Brass lamp", "description": "Works", "price_cents": 4999, "currency": "EUR", "stock": 3}
 _ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+Z")
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|evt_[0-9a-f]{32}")  # request, event ids
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|evt_[0-9a-f]{32}")  # request/event ids
 _AUDITED = ("message", "actor", "roles", "action", "resource", "outcome", "status", "request_id")
 
 Case = Callable[[OrdersApi], dict]  # builds a request (and the state it needs); called once per answer

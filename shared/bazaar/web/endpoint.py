@@ -21,7 +21,7 @@ import importlib
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol, Sequence, Union
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -41,8 +41,15 @@ if TYPE_CHECKING:
 # A path parameter as the resolver matches it in the raw (still percent-encoded) path: Powertools' characters.
 _SEGMENT_CHARS = r"[-._~()'!*:@,;=+&$%<> \[\]{}|^\w]+"
 
-# Answers to exceptions a view may raise besides domain errors (e.g. ``IdempotencyProblems``).
-Problems = Any
+
+class Problems(Protocol):
+    """Answers to exceptions a view may raise besides domain errors (e.g. ``bazaar.web.idempotency``)."""
+
+    def result(self, ex: Exception) -> Optional[dict[str, Any]]:
+        """The API Gateway result answering ``ex``, or None if it is not one of these."""
+
+    def register(self, app: "APIGatewayHttpResolver") -> None:
+        """The same answers on the resolver that documents the route."""
 
 
 @dataclass(frozen=True)

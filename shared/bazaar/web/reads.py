@@ -55,3 +55,6 @@ class ReadRoute(LeanRoute):
         """The route with a signature made of the same ``Param`` values the handler enforces (tests resolve requests
         through it to check the lean handler against the resolver's validation, answers included)."""
         declare(app, self, view.__name__, self.params, view, returns=self.returns)
+
+
+__all__ = ["Param", "ParamError", "ReadRoute", "result"]  # Param, ParamError and result live in bazaar.web.params
