@@ -5,6 +5,7 @@ Imports happen inside the functions so a handler only pays (cold start) for the 
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +101,9 @@ def reset() -> None:
     from bazaar.adapters import secrets
 
     secrets.clear()
+    models = sys.modules.get("bazaar.adapters.dynamo.models")  # not imported yet: no client to forget
+    if models is not None:
+        models.reset()
     settings.table_name.cache_clear()
     settings.cache_url.cache_clear()
     settings.events_topic_arn.cache_clear()

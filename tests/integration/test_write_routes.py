@@ -467,9 +467,8 @@ def test_a_container_creates_one_dynamodb_client(shop: OrdersApi, monkeypatch: p
         return original(self, service_name, *args, **kwargs)
 
     product = shop.new_product(stock=10)
-    models.connection.cache_clear()
-    models._bound.clear()  # as in a fresh container: the item types get new connections on first use
-    wiring.reset()
+    wiring.reset()  # as in a fresh container: the item types get new connections on first use
+    assert models._bound == []
     monkeypatch.setattr(botocore.session.Session, "create_client", counting)
     assert shop.patch(product["product_id"], {"stock": 9}).status == 200  # a read, then a transaction
     order = shop.order_now(product["product_id"])  # products read, the order and stock written, idempotency

@@ -174,11 +174,18 @@ def bind(table_name: str | None = None) -> None:
     name = table_name or settings.table_name()
     if _bound == [name]:
         return
+    connection.cache_clear()  # a new binding, a new client (as each item type's own client was before)
     for model in ALL_MODELS:
         model.Meta.table_name = name
         model.Meta.region = settings.region()
         model._connection = None  # type: ignore[attr-defined]  # rebuilt lazily for the new table
     _bound[:] = [name]
+
+
+def reset() -> None:
+    """Forget the binding and the container's client (``bazaar.wiring.reset``: tests that switch endpoints)."""
+    _bound.clear()
+    connection.cache_clear()
 
 
 def product_keys(product_id: str) -> tuple[str, str]:
