@@ -470,8 +470,8 @@ def test_a_container_creates_one_dynamodb_client(shop: OrdersApi, monkeypatch: p
     wiring.reset()  # as in a fresh container: the item types get new connections on first use
     assert models._bound == []
     monkeypatch.setattr(botocore.session.Session, "create_client", counting)
+    order = shop.order_now(product["product_id"])  # idempotency record first, products read, order written
     assert shop.patch(product["product_id"], {"stock": 9}).status == 200  # a read, then a transaction
-    order = shop.order_now(product["product_id"])  # products read, the order and stock written, idempotency
     assert shop.cancel(order["order_id"]).status == 200
     assert shop.delete(product["product_id"]).status == 204
     assert created.count("dynamodb") == 1, created  # create_order's idempotency store included

@@ -174,7 +174,6 @@ def bind(table_name: str | None = None) -> None:
     name = table_name or settings.table_name()
     if _bound == [name]:
         return
-    connection.cache_clear()  # a new binding, a new client (as each item type's own client was before)
     for model in ALL_MODELS:
         model.Meta.table_name = name
         model.Meta.region = settings.region()
