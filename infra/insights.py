@@ -76,7 +76,7 @@ def metrics_namespace(stage: str) -> str:
 
 
 def audited_functions() -> list[Function]:
-    """The functions that write audit records: every route that changes state (``bazaar.web.http``)."""
+    """The functions that write audit records: every route that changes state (``bazaar.web.edge``)."""
     return [fn for fn in manifest.routes() if fn.route and fn.route.method not in ("GET", "HEAD", "OPTIONS")]
 
 

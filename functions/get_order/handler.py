@@ -1,22 +1,43 @@
-"""GET /orders/{order_id}: the order's customer or an admin; to anyone else it does not exist (404)."""
+"""GET /orders/{order_id}: the order's customer or an admin; to anyone else it does not exist (404).
 
-from aws_lambda_powertools.event_handler import Response
+Served without the request resolver (bazaar.web.endpoint)."""
+
+from typing import Any
 
 from bazaar import wiring
-from bazaar.schemas.orders import OrderOut
+from bazaar.domain.identity import Actor
 from bazaar.services import orders
 from bazaar.web.documented import ok, problem
-from bazaar.web.http import current_actor, http_handler, make_app
-from bazaar.web.responses import json_response
-
-app = make_app()
+from bazaar.web.endpoint import Endpoint
+from bazaar.web.params import Param, result
 
 
-@app.get("/orders/<order_id>", summary="Get an order (its customer or an admin)", tags=["orders"],
-         responses={200: ok("The order", OrderOut), 404: problem("No such order, or not the caller's")})
-def get_order(order_id: str) -> Response[OrderOut]:
-    order = orders.get_order(wiring.orders(), current_actor(app), order_id)
-    return json_response(200, order.to_dict(), {"Cache-Control": "no-store"})
+def _returns() -> Any:  # the 200 body, for the document only (pydantic is not imported at run time)
+    from aws_lambda_powertools.event_handler import Response
+
+    from bazaar.schemas.orders import OrderOut
+
+    return Response[OrderOut]
 
 
-handler = http_handler("get_order", app)
+def _responses() -> dict[int, Any]:
+    from bazaar.schemas.orders import OrderOut
+
+    return {200: ok("The order", OrderOut), 404: problem("No such order, or not the caller's")}
+
+
+route = Endpoint("get_order", summary="Get an order (its customer or an admin)", tags=["orders"], returns=_returns,
+                 params=[Param("order_id", "path")], responses=_responses)
+
+
+@route
+def get_order(actor: Actor, order_id: str) -> dict[str, Any]:
+    order = orders.get_order(wiring.orders(), actor, order_id)
+    return result(200, order.to_dict(), {"Cache-Control": "no-store"})
+
+
+handler = route.handler
+
+
+def __getattr__(name: str) -> Any:  # `app`: the route as the OpenAPI document declares it, built only for it
+    return route.module_attribute(name)

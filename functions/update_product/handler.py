@@ -1,35 +1,57 @@
-"""PATCH /products/{product_id}: partial update by the owning seller or an admin; optional If-Match."""
+"""PATCH /products/{product_id}: partial update by the owning seller or an admin; optional If-Match.
 
-from typing import Annotated, Optional
+Served without the request resolver (bazaar.web.endpoint): parameters declared once, the body validated by its
+model, imported and built on the first request."""
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header
+from typing import TYPE_CHECKING, Any, Optional
 
 from bazaar import wiring
-from bazaar.schemas.catalog import ProductChanges, ProductOut
+from bazaar.domain.identity import Actor
 from bazaar.services import catalog
 from bazaar.web.documented import ETAG, ok, problem
-from bazaar.web.http import current_actor, http_handler, make_app
-from bazaar.web.responses import product_response
+from bazaar.web.endpoint import Body, Endpoint
+from bazaar.web.params import Param
+from bazaar.web.responses import product_result
 
-app = make_app()
-
-
-@app.patch("/products/<product_id>", summary="Update a product (owning seller or admin)", tags=["catalog"],
-           responses={200: ok("Updated; version increased by 1", ProductOut, headers=ETAG),
-                      403: problem("Not the owning seller (nor an admin)"),
-                      404: problem("No such product"),
-                      409: problem("Changed concurrently by others; retry"),
-                      412: problem("If-Match does not match the current version"),
-                      422: problem("Invalid changes, or none")})
-def update_product(
-    product_id: str,
-    changes: ProductChanges,
-    if_match: Annotated[Optional[str], Header(alias="if-match", max_length=1024)] = None,
-) -> Response[ProductOut]:
-    updated = catalog.update_product(wiring.products(), wiring.cache(), current_actor(app), product_id,
-                                     changes.changes(), if_match)
-    return product_response(200, updated)
+if TYPE_CHECKING:
+    from bazaar.schemas.catalog import ProductChanges
 
 
-handler = http_handler("update_product", app)
+def _returns() -> Any:  # the 200 body, for the document only
+    from aws_lambda_powertools.event_handler import Response
+
+    from bazaar.schemas.catalog import ProductOut
+
+    return Response[ProductOut]
+
+
+def _responses() -> dict[int, Any]:
+    from bazaar.schemas.catalog import ProductOut
+
+    return {200: ok("Updated; version increased by 1", ProductOut, headers=ETAG),
+            403: problem("Not the owning seller (nor an admin)"),
+            404: problem("No such product"),
+            409: problem("Changed concurrently by others; retry"),
+            412: problem("If-Match does not match the current version"),
+            422: problem("Invalid changes, or none")}
+
+
+route = Endpoint(
+    "update_product", summary="Update a product (owning seller or admin)", tags=["catalog"], returns=_returns,
+    params=[Param("product_id", "path"), Param("if-match", "header", max_length=1024)],
+    body=Body("changes", "bazaar.schemas.catalog:ProductChanges"), responses=_responses)
+
+
+@route
+def update_product(actor: Actor, product_id: str, changes: "ProductChanges",
+                   if_match: Optional[str] = None) -> dict[str, Any]:
+    updated = catalog.update_product(wiring.products(), wiring.cache(), actor, product_id, changes.changes(),
+                                     if_match)
+    return product_result(200, updated)
+
+
+handler = route.handler
+
+
+def __getattr__(name: str) -> Any:  # `app`: the route as the OpenAPI document declares it, built only for it
+    return route.module_attribute(name)

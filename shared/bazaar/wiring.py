@@ -5,6 +5,7 @@ Imports happen inside the functions so a handler only pays (cold start) for the 
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -75,12 +76,13 @@ def notifier() -> "SesNotifier":
     return SesNotifier(settings.mail_sender())
 
 
-@lru_cache(maxsize=None)
 def dynamodb_client() -> Any:
-    """A botocore DynamoDB client of the container's session, for the table's region (idempotency records)."""
-    from bazaar.adapters import sdk
+    """The container's one DynamoDB client (the repositories' own, ``bazaar.adapters.dynamo.models.connection``),
+    for a store that speaks the low-level API (the idempotency records): a second client would cost a client of
+    its own (and, from another session, the SDK data again)."""
+    from bazaar.adapters.dynamo.models import connection
 
-    return sdk.client("dynamodb", region_name=settings.region())
+    return connection(settings.region()).client
 
 
 def webhook_secret(force_fetch: bool = False) -> bytes:
@@ -91,8 +93,7 @@ def webhook_secret(force_fetch: bool = False) -> bytes:
 
 def reset() -> None:
     """Forget every adapter (tests that switch endpoints or tables between cases)."""
-    for factory in (products, cache, event_publisher, orders, payment_provider, user_directory, notifier,
-                    dynamodb_client):
+    for factory in (products, cache, event_publisher, orders, payment_provider, user_directory, notifier):
         factory.cache_clear()
     for setting in (settings.webhook_secret_id, settings.payment_provider_table, settings.user_pool_id,
                     settings.mail_sender):
@@ -101,6 +102,9 @@ def reset() -> None:
 
     secrets.clear()
     sdk.clear()
+    models = sys.modules.get("bazaar.adapters.dynamo.models")  # not imported yet: no client to forget
+    if models is not None:
+        models.reset()
     settings.table_name.cache_clear()
     settings.cache_url.cache_clear()
     settings.events_topic_arn.cache_clear()

@@ -20,7 +20,7 @@ GOOD_AND_BAD_QUERIES = ["", "limit=1", "limit=100", "limit=0", "limit=101", "lim
                         "seller_id=" + "s" * 129, "seller_id=", "seller_id=seller-1", "seller_id=a.b:c_d-e",
                         "unknown=1", "limit=0&seller_id=", "limit=%205", "limit=5%20", "limit=1_0", "limit=0x10",
                         "limit=1e2", "limit=-0", "limit=1.0", "limit=00", "limit=" + "9" * 5000, "limit=1__0",
-                        "seller_id=a,b", "cursor=a,b", "seller_id=a&seller_id=b"]
+                        "seller_id=a,b", "cursor=a,b", "seller_id=a&seller_id=b", "seller_id=a%0A"]
 IF_NONE_MATCH = [None, "*", "x" * 1024, "x" * 1025, '"nope"', "W/\"x\", \"y\""]
 
 

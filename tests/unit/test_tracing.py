@@ -17,7 +17,7 @@ from bazaar.settings import TRACING_ENV, TRACING_SDK
 REPO = Path(__file__).resolve().parents[2]
 
 # Imports handlers the way Lambda does (inside Lambda: LAMBDA_TASK_ROOT set, tracing not disabled): a platform
-# route and a resolver route; invokes the first (no AWS needed) and reports which tracing modules got loaded.
+# route and a read route; invokes the first (no AWS needed) and reports which tracing modules got loaded.
 PROBE = """
 import json, sys
 from tests.support.events import FakeContext, http_event

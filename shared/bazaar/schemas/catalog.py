@@ -15,8 +15,10 @@ PriceCents = Annotated[int, Field(ge=1, le=1_000_000_000), WHOLE_NUMBER]
 Stock = Annotated[int, Field(ge=0, le=1_000_000), WHOLE_NUMBER]
 
 # strict: "12" is not a price and true is not a stock count (12.0 is 12: bazaar.schemas.numbers); forbid: unknown
-# fields are a client bug (422).
-_STRICT = ConfigDict(strict=True, extra="forbid")
+# fields are a client bug (422). defer_build: a model's validator is built when first used, so a function builds
+# only the models it validates (the others serve the OpenAPI document), not every model of the module at import.
+_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
+_DEFERRED = ConfigDict(defer_build=True)
 
 
 class NewProduct(BaseModel):
@@ -44,7 +46,7 @@ def _changes_schema(schema: dict[str, Any]) -> None:
 class ProductChanges(BaseModel):
     """A partial update: only the fields sent change; ``null`` is not a value for any of them."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra=_changes_schema)
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra=_changes_schema, defer_build=True)
 
     name: Optional[Name] = None
     description: Optional[Description] = None
@@ -66,6 +68,8 @@ class ProductChanges(BaseModel):
 
 
 class ProductOut(BaseModel):
+    model_config = _DEFERRED
+
     product_id: str
     seller_id: str
     name: str
@@ -79,5 +83,7 @@ class ProductOut(BaseModel):
 
 
 class ProductPage(BaseModel):
+    model_config = _DEFERRED
+
     items: list[ProductOut]
     next_cursor: Optional[str]

@@ -15,8 +15,9 @@ Currency = Literal["EUR", "USD", "GBP"]
 PaymentMethodName = Literal["pm_card_ok", "pm_card_declined", "pm_async"]
 OrderStatusName = Literal["PENDING", "CONFIRMED", "CANCELLED"]
 CancelReasonName = Literal["payment_declined", "payment_failed", "cancelled_by_customer", "cancelled_by_admin"]
-_STRICT = ConfigDict(strict=True, extra="forbid")
-IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, as header values travel safely
+# defer_build: a model's validator is built when first used, so a function builds only the models it validates.
+_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
+_DEFERRED = ConfigDict(defer_build=True)
 
 
 class NewOrderLine(BaseModel):
@@ -43,6 +44,8 @@ class NewOrder(BaseModel):
 
 
 class OrderLineOut(BaseModel):
+    model_config = _DEFERRED
+
     product_id: str
     seller_id: str
     name: str
@@ -51,6 +54,8 @@ class OrderLineOut(BaseModel):
 
 
 class OrderOut(BaseModel):
+    model_config = _DEFERRED
+
     order_id: str
     customer_id: str
     status: OrderStatusName
@@ -65,6 +70,8 @@ class OrderOut(BaseModel):
 
 
 class OrderPageOut(BaseModel):
+    model_config = _DEFERRED
+
     items: list[OrderOut]
     next_cursor: Optional[str]
 
@@ -73,7 +80,7 @@ class WebhookEvent(BaseModel):
     """A payment provider's event (contract §5). Fields this version does not know are ignored: providers add
     fields over time."""
 
-    model_config = ConfigDict(strict=True, extra="ignore")
+    model_config = ConfigDict(strict=True, extra="ignore", defer_build=True)
 
     event_id: str = Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
     type: str = Field(min_length=1, max_length=64)
@@ -81,6 +88,8 @@ class WebhookEvent(BaseModel):
 
 
 class WebhookReceipt(BaseModel):
+    model_config = _DEFERRED
+
     event_id: str
     order_id: str
     effect: str  # confirmed | cancelled | refund_requested | no_change | ignored

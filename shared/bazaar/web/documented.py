@@ -1,7 +1,7 @@
 """What a route declares it answers, in Powertools' ``responses=`` shape: one helper per kind of answer.
 
 A handler declares its own outcomes (its success, and the domain errors its service raises); ``bazaar.web.openapi``
-adds the statuses every route gets from the shared edge (``bazaar.web.http``: 400, 401, 403, 413, 415, 422) and
+adds the statuses every route gets from the shared edge (``bazaar.web.edge``: 400, 401, 403, 413, 415, 422) and
 checks that nothing is left undeclared. Light on purpose: route functions import it at cold start.
 """
 

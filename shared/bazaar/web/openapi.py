@@ -4,7 +4,7 @@ Paths, parameters and schemas come from the code (Powertools generates them from
 who may call what comes from the manifest, so the document cannot disagree with the authorizer. Responses are
 what the server really sends (outside fuzzers check it against the running API):
 - each handler declares its own outcomes (``bazaar.web.documented``);
-- every status the shared edge (``bazaar.web.http``) answers on a route is added here, from the manifest entry
+- every status the shared edge (``bazaar.web.edge``) answers on a route is added here, from the manifest entry
   and the operation's inputs; every error is ``application/problem+json``, except two that API Gateway itself
   may send: 401 from the JWT authorizer and 413 over its 10 MB limit, both ``{"message": ...}``;
 - 204 and 304 have no body; Powertools' default 422/500 (FastAPI-style ``application/json``) are replaced;
@@ -27,7 +27,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from bazaar import manifest
 from bazaar.settings import MAX_BODY_BYTES
 from bazaar.web.documented import PROBLEM_SCHEMA_REF, RETRY_AFTER, problem
-from bazaar.web.http import METHODS_WITH_BODY
+from bazaar.web.edge import METHODS_WITH_BODY
 from bazaar.web.problems import PROBLEM_JSON
 
 TITLE = "Bazaar"
@@ -62,7 +62,7 @@ def _either(description: str) -> dict[str, Any]:
 
 
 def shared_responses(fn: manifest.Function, operation: dict[str, Any]) -> dict[int, dict[str, Any]]:
-    """The statuses ``bazaar.web.http`` answers on this route before (or around) its handler, and those every
+    """The statuses ``bazaar.web.edge`` answers on this route before (or around) its handler, and those every
     table writer gets from the shared transaction runner (``bazaar.adapters.dynamo.transactions``)."""
     route = fn.route
     assert route is not None

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 PROBLEM_JSON = "application/problem+json"
 
-# The status of each domain failure, for every route (the resolver's and the lean read routes').
+# The status of each domain failure, for every route (the lean routes' and the resolver that documents them).
 STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Forbidden: 403,
@@ -61,7 +61,7 @@ def problem(status: int, detail: str, *, title: Optional[str] = None,
 
 def problem_result(status: int, detail: str, *, headers: Optional[dict[str, str]] = None,
                    **kw: Any) -> dict[str, Any]:
-    """A raw API Gateway v2 result, for answers given before the resolver runs (size limit, authorization) and by
+    """A raw API Gateway v2 result, for answers given before the route runs (size limit, authorization) and by
     the routes served without it."""
     return {"statusCode": status, "headers": {"Content-Type": PROBLEM_JSON, **(headers or {})},
             "body": json.dumps(problem_body(status, detail, **kw)), "isBase64Encoded": False}

@@ -1,21 +1,11 @@
-"""Response shapes shared by the catalog routes (ETag, conditional GET, cache status)."""
+"""Response shapes shared by the catalog routes (ETag, conditional GET)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from bazaar.domain.catalog import Product
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import Response
-
-
-def json_response(status: int, body: Any, headers: Optional[dict[str, str]] = None) -> "Response":
-    # Imported here: the read routes use etag_matches without the resolver (bazaar.web.reads).
-    from aws_lambda_powertools.event_handler import Response
-
-    # A dict body (not a JSON string) so Powertools validates it against the route's Response[Model] annotation.
-    return Response(status, "application/json", body, headers=headers)
+from bazaar.web.params import result
 
 
 def etag_matches(if_none_match: str, etag: str) -> bool:
@@ -24,6 +14,6 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
 
 
-def product_response(status: int, product: Product, extra: Optional[dict[str, str]] = None) -> "Response":
-    headers = {"ETag": product.etag, "Cache-Control": "no-cache", **(extra or {})}
-    return json_response(status, product.to_dict(), headers)
+def product_result(status: int, product: Product, extra: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    """A product as the write routes answer it: its body, its ETag, revalidated before reuse."""
+    return result(status, product.to_dict(), {"ETag": product.etag, "Cache-Control": "no-cache", **(extra or {})})

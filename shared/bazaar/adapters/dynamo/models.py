@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pynamodb.connection.base
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -21,8 +24,20 @@ from bazaar.adapters import sdk
 # pynamodb gives each Connection (one per item type, one per repository) a botocore session of its own per thread,
 # and every session loads the endpoint and service data again: 75-90 ms each at a cold start (bazaar.adapters.sdk).
 # They take the container's session instead, which creates clients under a lock (pynamodb's reason for a session
-# per thread). pynamodb still gives each Connection its own client, with its own timeouts and retries.
+# per thread); and the item types share one connection's client (``connection`` below).
 pynamodb.connection.base.get_session = sdk.session  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=None)
+def connection(region: str) -> Connection:
+    """The container's one pynamodb connection in ``region``: transactions go through it, and every item type sends
+    its requests through its botocore client.
+
+    pynamodb gives each item type a connection of its own, each creating its own botocore session and DynamoDB
+    client on first use; a write that reads a product and commits a transaction paid for two (or three), each about
+    a fifth of the cold-start floor (``make bench``). Connections keep their own table descriptions (item types
+    declare different indexes on the one table); only the client is shared."""
+    return Connection(region=region)
 
 
 class _Base(Model):
@@ -31,6 +46,13 @@ class _Base(Model):
 
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True)
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table = super()._get_connection()
+        if table.connection._client is None:  # pynamodb's private field: its client, created on first use
+            table.connection._client = connection(settings.region()).client
+        return table
 
 
 class ProductsByTime(GlobalSecondaryIndex["ProductItem"]):
@@ -165,6 +187,12 @@ def bind(table_name: str | None = None) -> None:
         model.Meta.region = settings.region()
         model._connection = None  # type: ignore[attr-defined]  # rebuilt lazily for the new table
     _bound[:] = [name]
+
+
+def reset() -> None:
+    """Forget the binding and the container's client (``bazaar.wiring.reset``: tests that switch endpoints)."""
+    _bound.clear()
+    connection.cache_clear()
 
 
 def product_keys(product_id: str) -> tuple[str, str]:

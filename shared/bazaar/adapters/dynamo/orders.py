@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Optional, Sequence
 
-from pynamodb.connection import Connection
-
 from bazaar import settings
 from bazaar.adapters.dynamo import transactions
-from bazaar.adapters.dynamo.models import OrderItem, OrderLineMap, ProductItem, bind, order_keys, product_keys
+from bazaar.adapters.dynamo.models import (OrderItem, OrderLineMap, ProductItem, bind, connection, order_keys,
+                                           product_keys)
 from bazaar.adapters.dynamo.outbox import outbox_item
 from bazaar.adapters.dynamo.products import position_after, to_product, valid_position
 from bazaar.domain.clock import utc_now
@@ -52,7 +51,7 @@ def to_order(item: OrderItem) -> Order:
 class DynamoOrderRepository:
     def __init__(self, table_name: Optional[str] = None) -> None:
         bind(table_name)
-        self._connection = Connection(region=settings.region())
+        self._connection = connection(settings.region())  # the container's one client
 
     def get(self, order_id: str) -> Optional[Order]:
         pk, sk = order_keys(order_id)

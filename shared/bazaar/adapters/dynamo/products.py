@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pynamodb.connection import Connection
-
 from bazaar import settings
 from bazaar.adapters.dynamo import transactions
-from bazaar.adapters.dynamo.models import ProductItem, bind, product_keys
+from bazaar.adapters.dynamo.models import ProductItem, bind, connection, product_keys
 from bazaar.adapters.dynamo.outbox import outbox_item
 from bazaar.domain.catalog import MUTABLE_FIELDS, Product
 from bazaar.domain.events import DomainEvent
@@ -56,7 +54,7 @@ def valid_position(position: dict[str, Any], by_seller: bool) -> bool:
 class DynamoProductRepository:
     def __init__(self, table_name: Optional[str] = None) -> None:
         bind(table_name)
-        self._connection = Connection(region=settings.region())
+        self._connection = connection(settings.region())  # the container's one client
 
     def get(self, product_id: str) -> Optional[Product]:
         pk, sk = product_keys(product_id)
