@@ -172,7 +172,8 @@ def test_update_product_answers_as_the_documented_route(shop: OrdersApi, logs: L
     good = '{"price_cents": 1000, "stock": 9}'
     cases = body_cases(lambda s, body: _patch(body)(s), good)
     cases.update({
-        "if-match": _patch(good, if_match=lambda p: f'"{p["product_id"]}.{p["version"]}"'),
+        "if-match": _patch(good, if_match=lambda p: f'"{p["product_id"]}.{p["version"]}.{p["stock"]}"'),
+        "if-match without stock": _patch(good, if_match=lambda p: f'"{p["product_id"]}.{p["version"]}"'),
         "stale if-match": _patch(good, if_match=lambda p: f'"{p["product_id"]}.99"'),
         "empty if-match": _patch(good, if_match=lambda p: ""),
         "long if-match": _patch(good, if_match=lambda p: "x" * 1025),
@@ -209,7 +210,7 @@ def test_delete_product_answers_as_the_documented_route(shop: OrdersApi, logs: L
         "good": _delete(), "admin": _delete(ADMIN), "not the owner": _delete(SELLER_2), "customer": _delete(CUSTOMER),
         "no token": _delete(None), "id token": _delete(ID_TOKEN),
         "unknown": _delete(pid="01ARZ3NDEKTSV4RRFFQ69G5FAV"), "malformed id": _delete(pid="x!"),
-        "if-match": _delete(if_match=lambda p: f'"{p["product_id"]}.1"'),
+        "if-match": _delete(if_match=lambda p: f'"{p["product_id"]}.1.{p["stock"]}"'),
         "stale if-match": _delete(if_match=lambda p: f'"{p["product_id"]}.2"'),
         "long if-match": _delete(if_match=lambda p: "x" * 1025),
         "a body is not read": _delete(body="[1, 2", content_type="text/plain"),

@@ -33,9 +33,14 @@ class Product:
     @property
     def etag(self) -> str:
         # Strong validator of the representation: the version changes on every edit and ids never repeat, but an
-        # order or a cancellation moves the stock without a new version, so the stock is part of the tag too
-        # (a revalidating reader sees the new stock; an If-Match taken before an order no longer matches).
+        # order or a cancellation moves the stock without a new version, so the stock is part of the tag too (a
+        # reader revalidating with If-None-Match is sent the new stock, never a 304 for the old one).
         return f'"{self.product_id}.{self.version}.{self.stock}"'
+
+    @property
+    def version_tag(self) -> str:
+        """What If-Match compares: the tag without its stock part (see ``ensure_precondition``)."""
+        return f"{self.product_id}.{self.version}"
 
 
 @dataclass(frozen=True)
@@ -84,16 +89,32 @@ def ensure_can_change(product: Product, actor: Actor) -> None:
 
 
 def ensure_precondition(product: Product, if_match: Optional[str]) -> None:
-    """RFC 9110 If-Match: ``*`` or a list of entity tags, one of which must be the current one (strong
-    comparison: a weak tag never matches, since it cannot promise the exact representation being changed)."""
+    """RFC 9110 If-Match: ``*`` or a list of entity tags, one of which must name the current version (strong
+    comparison: a weak tag never matches, since it cannot promise the exact representation being changed).
+
+    The comparison is on the version part of the tag (``"<id>.<version>"``, with or without the stock after it):
+    orders move the stock without a new version, and the copy a client read may come from the cache, whose stock
+    can trail the table's by the refresh bound (docs/orders.md); comparing the stock too would refuse a seller's
+    edit, again and again, for as long as the cache trails. Stock a seller sets is protected by its own
+    compare-and-set (docs/orders.md), not by If-Match."""
     if if_match is None:
         return
     tags = [t.strip() for t in if_match.split(",")]
     if "*" in tags:
         return
-    current = product.etag
-    if current not in tags:
+    if not any(_names_version(tag, product) for tag in tags):
         raise PreconditionFailed("the product has changed since the given ETag")
+
+
+def _names_version(tag: str, product: Product) -> bool:
+    if len(tag) < 2 or not (tag.startswith('"') and tag.endswith('"')):
+        return False  # weak (W/"...") or malformed: never a strong match
+    opaque = tag[1:-1]
+    current = product.version_tag
+    if opaque == current:  # a tag from before the stock was part of it
+        return True
+    head, _, stock = opaque.rpartition(".")
+    return head == current and stock.isdigit()
 
 
 def apply_update(

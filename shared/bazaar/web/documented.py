@@ -14,7 +14,8 @@ from bazaar.web.problems import PROBLEM_JSON
 PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
 
 ETAG = {"ETag": {"description": "Strong validator of this representation (`\"<id>.<version>.<stock>\"`: an order "
-                                "moves the stock without a new version); send it as If-Match",
+                                "moves the stock without a new version); send it as If-Match, which compares "
+                                "its version",
                  "required": True, "schema": {"type": "string"}}}
 CACHE_STATUS = {"X-Cache": {"description": "Whether the read was served from the cache",
                             "required": True, "schema": {"type": "string", "enum": ["HIT", "MISS"]}}}
