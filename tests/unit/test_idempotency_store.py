@@ -60,15 +60,3 @@ from bazaar.adapters.dynamo import idempotency
 print(json.dumps({"same": idempotency.without_boto3_layer() is real, "boto3": "boto3" in sys.modules}))
 """)
     assert got == {"same": True, "boto3": True}
-
-
-def test_the_store_follows_the_containers_current_client() -> None:
-    """After ``wiring.reset()`` (tests that move to another endpoint) the store must not keep the old client."""
-    from bazaar.adapters.dynamo.idempotency import BotocorePersistenceLayer
-
-    current = {"client": object()}
-    layer = BotocorePersistenceLayer("table", "IDEMPOTENCY#fn", client=lambda: current["client"])
-    first = layer.client
-    assert first is current["client"]
-    current["client"] = object()  # the factory now hands out a new client (its cache was reset)
-    assert layer.client is current["client"] and layer.client is not first

@@ -84,9 +84,9 @@ PUT_CONDITION = ("attribute_not_exists(#id) OR #expiry < :now OR "
 
 class BotocorePersistenceLayer(BasePersistenceLayer):
     """Idempotency records in ``table_name`` under the partition ``static_pk_value`` (the sort key is Powertools'
-    ``<function>.<module>.<qualname>#<hash>``). ``client`` is called for the botocore DynamoDB client whenever one
-    is needed (it caches it): constructing the layer needs no AWS. Attribute names are Powertools' defaults but for
-    the key and expiry attributes, as ``DynamoDBPersistenceLayer`` takes them."""
+    ``<function>.<module>.<qualname>#<hash>``). ``client`` is called once, on first use, for a botocore DynamoDB
+    client: constructing the layer needs no AWS. Attribute names are Powertools' defaults but for the key and
+    expiry attributes, as ``DynamoDBPersistenceLayer`` takes them."""
 
     def __init__(self, table_name: str, static_pk_value: str, client: Callable[[], Any], *,
                  key_attr: str = "PK", sort_key_attr: str = "SK", expiry_attr: str = "ttl",
@@ -97,6 +97,7 @@ class BotocorePersistenceLayer(BasePersistenceLayer):
         self.table_name = table_name
         self.static_pk_value = static_pk_value
         self._client_factory = client
+        self._client: Any = None
         self.key_attr = key_attr
         self.sort_key_attr = sort_key_attr
         self.expiry_attr = expiry_attr
@@ -108,9 +109,9 @@ class BotocorePersistenceLayer(BasePersistenceLayer):
 
     @property
     def client(self) -> Any:
-        # Asked each time (the factory caches it): after ``wiring.reset()`` the store follows the container's
-        # current client instead of keeping one bound to an endpoint a test has moved away from.
-        return self._client_factory()
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
 
     def _get_key(self, idempotency_key: str) -> dict[str, Any]:
         return {self.key_attr: {"S": self.static_pk_value}, self.sort_key_attr: {"S": idempotency_key}}
