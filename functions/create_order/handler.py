@@ -57,7 +57,7 @@ def _place(request: dict[str, Any]) -> dict[str, Any]:
 def _place_once() -> Callable[..., dict[str, Any]]:
     # Built on first use: the table name is only in the function's own environment.
     persistence = BotocorePersistenceLayer(
-        table_name=settings.table_name(), key_attr="PK", sort_key_attr="SK", expiry_attr="ttl",
+        table_name=settings.table_name, key_attr="PK", sort_key_attr="SK", expiry_attr="ttl",
         static_pk_value=manifest.idempotency_partition(manifest.get(NAME)), client=wiring.dynamodb_client)
     return idempotent_function(data_keyword_argument="request", config=CONFIG, persistence_store=persistence)(_place)
 

@@ -130,7 +130,7 @@ def idempotency(function_name: str, key_jmespath: str = EVENT_KEY,
     key = (function_name, key_jmespath, payload_jmespath)
     if key not in _layers:
         persistence = BotocorePersistenceLayer(
-            table_name=settings.table_name(),
+            table_name=settings.table_name,
             static_pk_value=manifest.idempotency_partition(manifest.get(function_name)),
             client=wiring.dynamodb_client,
             key_attr="PK",

@@ -60,3 +60,16 @@ from bazaar.adapters.dynamo import idempotency
 print(json.dumps({"same": idempotency.without_boto3_layer() is real, "boto3": "boto3" in sys.modules}))
 """)
     assert got == {"same": True, "boto3": True}
+
+
+def test_the_store_follows_the_containers_current_client_and_table() -> None:
+    """After ``wiring.reset()`` (tests that move to another endpoint) the store must not keep the old client."""
+    from bazaar.adapters.dynamo.idempotency import BotocorePersistenceLayer
+
+    current = {"client": object(), "table": "t1"}
+    layer = BotocorePersistenceLayer(lambda: current["table"], "IDEMPOTENCY#fn", client=lambda: current["client"])
+    first = layer.client
+    assert first is current["client"] and layer.table_name == "t1"
+    current.update(client=object(), table="t2")  # the container's client and table after wiring.reset()
+    assert layer.client is current["client"] and layer.client is not first
+    assert layer.table_name == "t2"  # records go to the current table, not the one the store was built with

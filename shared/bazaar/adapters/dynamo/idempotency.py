@@ -25,7 +25,7 @@ import importlib
 import importlib.util
 import sys
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 PACKAGE = "aws_lambda_powertools.utilities.idempotency"
 # What the package's __init__ exports, and the submodule each name comes from.
@@ -83,21 +83,21 @@ PUT_CONDITION = ("attribute_not_exists(#id) OR #expiry < :now OR "
 
 
 class BotocorePersistenceLayer(BasePersistenceLayer):
-    """Idempotency records in ``table_name`` under the partition ``static_pk_value`` (the sort key is Powertools'
-    ``<function>.<module>.<qualname>#<hash>``). ``client`` is called once, on first use, for a botocore DynamoDB
-    client: constructing the layer needs no AWS. Attribute names are Powertools' defaults but for the key and
-    expiry attributes, as ``DynamoDBPersistenceLayer`` takes them."""
+    """Idempotency records in ``table_name`` (a name, or a function returning it) under the partition
+    ``static_pk_value`` (the sort key is Powertools' ``<function>.<module>.<qualname>#<hash>``). ``client`` is called
+    for the botocore DynamoDB client whenever one is needed (it caches it): constructing the layer needs no AWS.
+    Attribute names are Powertools' defaults but for the key and expiry attributes, as ``DynamoDBPersistenceLayer``
+    takes them."""
 
-    def __init__(self, table_name: str, static_pk_value: str, client: Callable[[], Any], *,
+    def __init__(self, table_name: Union[str, Callable[[], str]], static_pk_value: str, client: Callable[[], Any], *,
                  key_attr: str = "PK", sort_key_attr: str = "SK", expiry_attr: str = "ttl",
                  in_progress_expiry_attr: str = "in_progress_expiration", status_attr: str = "status",
                  data_attr: str = "data", validation_key_attr: str = "validation") -> None:
         if sort_key_attr == key_attr:
             raise ValueError(f"key_attr [{key_attr}] and sort_key_attr [{sort_key_attr}] cannot be the same!")
-        self.table_name = table_name
+        self._table_name = table_name
         self.static_pk_value = static_pk_value
         self._client_factory = client
-        self._client: Any = None
         self.key_attr = key_attr
         self.sort_key_attr = sort_key_attr
         self.expiry_attr = expiry_attr
@@ -108,10 +108,15 @@ class BotocorePersistenceLayer(BasePersistenceLayer):
         super().__init__()
 
     @property
+    def table_name(self) -> str:
+        # A callable (``settings.table_name``) is asked each time, like the client: both follow ``wiring.reset()``.
+        return self._table_name() if callable(self._table_name) else self._table_name
+
+    @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        # Asked each time (the factory caches it): after ``wiring.reset()`` the store follows the container's
+        # current client instead of keeping one bound to an endpoint a test has moved away from.
+        return self._client_factory()
 
     def _get_key(self, idempotency_key: str) -> dict[str, Any]:
         return {self.key_attr: {"S": self.static_pk_value}, self.sort_key_attr: {"S": idempotency_key}}
