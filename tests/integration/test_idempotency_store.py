@@ -104,24 +104,26 @@ def test_a_key_in_progress_is_refused_and_carries_the_invocation_deadline(store:
     assert [r["status"]["S"] for r in records()] == ["COMPLETED"]
 
 
-def test_a_key_left_in_progress_past_its_deadline_is_taken_over(store: None) -> None:
-    effect = Effect()
-    once = exactly_once(NAME, effect.apply)
-    once(event())
-    [item] = records()
-    # what an invocation that timed out mid-effect leaves behind
-    set_attributes(item, status={"S": "INPROGRESS"}, in_progress_expiration={"N": str(int(time.time() * 1000) - 1)})
-    assert once(event()) == {"applied": "e1", "run": 2}
-    assert [r["status"]["S"] for r in records()] == ["COMPLETED"]
-
-
-def test_a_key_in_progress_before_its_deadline_is_refused(store: None) -> None:
+def applied_then_left_in_progress(deadline_from_now_ms: int) -> tuple[Effect, Any]:
+    """An effect applied once, whose record is then put back in progress with a deadline relative to now: what an
+    invocation that timed out mid-effect (deadline passed) or one still running (deadline ahead) leaves behind."""
     effect = Effect()
     once = exactly_once(NAME, effect.apply)
     once(event())
     [item] = records()
     set_attributes(item, status={"S": "INPROGRESS"},
-                   in_progress_expiration={"N": str(int(time.time() * 1000) + 60_000)})
+                   in_progress_expiration={"N": str(int(time.time() * 1000) + deadline_from_now_ms)})
+    return effect, once
+
+
+def test_a_key_left_in_progress_past_its_deadline_is_taken_over(store: None) -> None:
+    _, once = applied_then_left_in_progress(-1)
+    assert once(event()) == {"applied": "e1", "run": 2}
+    assert [r["status"]["S"] for r in records()] == ["COMPLETED"]
+
+
+def test_a_key_in_progress_before_its_deadline_is_refused(store: None) -> None:
+    effect, once = applied_then_left_in_progress(60_000)
     with pytest.raises(IdempotencyAlreadyInProgressError):
         once(event())
     assert len(effect.runs) == 1
