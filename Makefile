@@ -11,12 +11,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: bootstrap run test test-fast bench load soak scaling synth layer token audit judges audit-deps dlq redrive mail clean help
+.PHONY: bootstrap run test test-fast schemas bench load soak scaling synth layer token audit judges audit-deps dlq redrive mail clean help
 help:
 	@echo "make run | make test | make bench | make load | make soak | make scaling | make synth STAGE=dev | make token USER=<name>"
 	@echo "make audit [ACTOR=..] | make judges (cfn-lint, checkov, bandit on every stage) | make audit-deps (pip-audit)"
 	@echo "make dlq [STAGE=dev] | make redrive NAME=<consumer> [STAGE=dev] | make mail"
-	@echo "make layer | make clean"
+	@echo "make layer | make schemas | make clean"
 
 $(VENV)/.installed: requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ test:
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -m "not infra and not e2e" $(PYTEST_ARGS)
+
+# The validators the functions run, compiled from the models (bazaar.schemas.compiler): after changing a model.
+schemas: $(VENV)/.installed
+	PYTHONPATH=shared $(PY) -m bazaar.schemas.compiler
 
 synth: bootstrap layer
 	npx cdk synth -c stage=$(or $(STAGE),dev) $(if $(ALARM_EMAILS),-c alarmEmails=$(ALARM_EMAILS)) --no-notices -q

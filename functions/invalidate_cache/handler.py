@@ -7,12 +7,16 @@ from typing import Any, Mapping
 
 from bazaar import wiring
 from bazaar.consumers import SQS, batch_handler, exactly_once
+from bazaar.domain.orders import stock_product_ids
 from bazaar.manifest import STOCK_EVENTS
 from bazaar.observability import logger
-from bazaar.schemas.events import EventMessage
+from bazaar.schemas import compiled
 from bazaar.services import catalog
 
 NAME = "invalidate_cache"
+# Validated by the compiled validators of the models (bazaar.schemas.compiled: no pydantic import).
+EVENT_MESSAGE = compiled.model("bazaar.schemas.events:EventMessage")
+ORDER_EVENT_DATA = compiled.model("bazaar.schemas.order_events:OrderEventData")
 
 
 class CacheUnavailable(RuntimeError):
@@ -21,9 +25,8 @@ class CacheUnavailable(RuntimeError):
 
 def apply_event(message: dict[str, Any]) -> dict[str, Any]:
     if message["type"] in STOCK_EVENTS:
-        from bazaar.schemas.order_events import OrderEventData  # imported (and built) at the first order event
-
-        product_ids = OrderEventData.model_validate(message["data"]).stock_product_ids(message["type"])
+        data = ORDER_EVENT_DATA.model_validate(message["data"]).model_dump()
+        product_ids = stock_product_ids(message["type"], data)
         ok = catalog.refresh_stock(wiring.products(), wiring.cache(), product_ids)
     else:
         ok = catalog.apply_product_event(wiring.cache(), message["type"], message["data"], message["aggregate_id"])
@@ -38,7 +41,7 @@ apply_once = exactly_once(NAME, apply_event)
 
 
 def record_handler(record: Mapping[str, Any]) -> None:
-    message = EventMessage.model_validate_json(record["body"])  # a malformed message fails here and goes to the DLQ
+    message = EVENT_MESSAGE.model_validate_json(record["body"])  # a malformed message fails here and goes to the DLQ
     apply_once(message.model_dump())
 
 

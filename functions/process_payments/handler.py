@@ -8,19 +8,20 @@ from bazaar import wiring
 from bazaar.consumers import SQS, batch_handler, exactly_once
 from bazaar.domain.orders import ORDER_CREATED, REFUND_REQUESTED
 from bazaar.observability import logger
-from bazaar.schemas.events import EventMessage
+from bazaar.schemas import compiled
 from bazaar.services import payments
 
 NAME = "process_payments"
+# Validated by the compiled validators of the models (bazaar.schemas.compiled: no pydantic import).
+EVENT_MESSAGE = compiled.model("bazaar.schemas.events:EventMessage")
+REFUND_REQUESTED_DATA = compiled.model("bazaar.schemas.order_events:RefundRequestedData")
 
 
 def apply_event(message: dict[str, Any]) -> dict[str, Any]:
     if message["type"] == ORDER_CREATED:
         result = payments.charge_new_order(wiring.orders(), wiring.payment_provider(), message["aggregate_id"])
     elif message["type"] == REFUND_REQUESTED:
-        from bazaar.schemas.order_events import RefundRequestedData  # imported (and built) at the first refund
-
-        data = RefundRequestedData.model_validate(message["data"]).model_dump()
+        data = REFUND_REQUESTED_DATA.model_validate(message["data"]).model_dump()
         result = payments.refund(wiring.payment_provider(), data)
     else:  # not subscribed: only a misrouted message gets here
         result = {"ignored": message["type"]}
@@ -33,7 +34,7 @@ apply_once = exactly_once(NAME, apply_event)
 
 
 def record_handler(record: Mapping[str, Any]) -> None:
-    message = EventMessage.model_validate_json(record["body"])  # a malformed message fails here and goes to the DLQ
+    message = EVENT_MESSAGE.model_validate_json(record["body"])  # a malformed message fails here and goes to the DLQ
     apply_once(message.model_dump())
 
 

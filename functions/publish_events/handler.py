@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 from bazaar import wiring
 from bazaar.consumers import DYNAMODB_STREAMS, batch_handler, exactly_once
 from bazaar.observability import logger
-from bazaar.schemas.events import EventMessage
+from bazaar.schemas import compiled
 from bazaar.services.relay import Relay
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 NAME = "publish_events"
+# Validated by the compiled validators of the models (bazaar.schemas.compiled: no pydantic import).
+EVENT_MESSAGE = compiled.model("bazaar.schemas.events:EventMessage")
 
 
 def publish(message: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def start_invocation(context: "LambdaContext") -> None:
 def record_handler(record: Mapping[str, Any]) -> None:
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
     payload = image["payload"]["S"]  # absent or not a string: the record fails
-    EventMessage.model_validate_json(payload)  # refuse to relay a malformed event (fails to the DLQ)
+    EVENT_MESSAGE.model_validate_json(payload)  # refuse to relay a malformed event (fails to the DLQ)
     assert _relay is not None
     _relay.relay(json.loads(payload))  # relayed as written: fields this version doesn't know survive
 

@@ -8,11 +8,13 @@ from typing import Any, Mapping
 from bazaar import wiring
 from bazaar.consumers import SQS, batch_handler, exactly_once
 from bazaar.observability import logger
-from bazaar.schemas.events import EventMessage
-from bazaar.schemas.order_events import OrderEventData
+from bazaar.schemas import compiled
 from bazaar.services import notifications
 
 NAME = "send_notifications"
+# Validated by the compiled validators of the models (bazaar.schemas.compiled: no pydantic import).
+EVENT_MESSAGE = compiled.model("bazaar.schemas.events:EventMessage")
+ORDER_EVENT_DATA = compiled.model("bazaar.schemas.order_events:OrderEventData")
 
 
 def _send(message: dict[str, Any]) -> dict[str, Any]:
@@ -23,7 +25,7 @@ send_once = exactly_once(NAME, _send, key_jmespath="[event_id, recipient, role]"
 
 
 def apply_event(message: dict[str, Any]) -> dict[str, Any]:
-    data = OrderEventData.model_validate(message["data"]).model_dump()  # refuses a malformed event (DLQ)
+    data = ORDER_EVENT_DATA.model_validate(message["data"]).model_dump()  # refuses a malformed event (DLQ)
     count = notifications.notify(message["event_id"], message["type"], data, send_once)
     logger.info("order event notified", extra={"event_type": message["type"], "event_id": message["event_id"],
                                                "notifications": count})
@@ -34,7 +36,7 @@ apply_once = exactly_once(NAME, apply_event)
 
 
 def record_handler(record: Mapping[str, Any]) -> None:
-    message = EventMessage.model_validate_json(record["body"])  # a malformed message fails here and goes to the DLQ
+    message = EVENT_MESSAGE.model_validate_json(record["body"])  # a malformed message fails here and goes to the DLQ
     apply_once(message.model_dump())
 
 

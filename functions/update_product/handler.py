@@ -1,7 +1,7 @@
 """PATCH /products/{product_id}: partial update by the owning seller or an admin; optional If-Match.
 
 Served without the request resolver (bazaar.web.endpoint): parameters declared once, the body validated by its
-model, imported and built on the first request."""
+model's compiled validator, built on the first request."""
 
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -45,7 +45,7 @@ route = Endpoint(
 @route
 def update_product(actor: Actor, product_id: str, changes: "ProductChanges",
                    if_match: Optional[str] = None) -> dict[str, Any]:
-    updated = catalog.update_product(wiring.products(), wiring.cache(), actor, product_id, changes.changes(),
+    updated = catalog.update_product(wiring.products(), wiring.cache(), actor, product_id, changes.model_dump(exclude_unset=True),
                                      if_match)
     return product_result(200, updated)
 

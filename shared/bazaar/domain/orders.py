@@ -29,6 +29,13 @@ ORDER_EVENTS = (ORDER_CREATED, ORDER_CONFIRMED, ORDER_CANCELLED, REFUND_REQUESTE
 STOCK_EVENTS = (ORDER_CREATED, ORDER_CANCELLED)  # the ones that move a product's stock
 
 
+def stock_product_ids(event_type: str, data: Mapping[str, Any]) -> list[str]:
+    """The products whose stock an order event (its ``data``, validated) moved: the order's lines when it was
+    created, the lines it gave back otherwise."""
+    lines = data["order"]["items"] if event_type == ORDER_CREATED else data.get("released", [])
+    return [line["product_id"] for line in lines]
+
+
 class OrderStatus(str, Enum):
     PENDING = "PENDING"
     CONFIRMED = "CONFIRMED"

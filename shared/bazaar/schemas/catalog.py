@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bazaar.schemas import rules
 from bazaar.schemas.numbers import WHOLE_NUMBER
 
 Currency = Literal["EUR", "USD", "GBP"]
@@ -54,17 +55,7 @@ class ProductChanges(BaseModel):
     currency: Optional[Currency] = None
     stock: Optional[Stock] = None
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> "ProductChanges":
-        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
-        if nulls:
-            raise ValueError(f"null is not allowed for: {', '.join(nulls)}")
-        if not self.model_fields_set:  # a validation error (422) before any precondition is looked at (RFC 9110)
-            raise ValueError("the update changes nothing: send at least one field")
-        return self
-
-    def changes(self) -> dict:
-        return self.model_dump(exclude_unset=True)
+    _some_and_no_nulls = model_validator(mode="after")(rules.changes_some_and_no_nulls)
 
 
 class ProductOut(BaseModel):

@@ -7,17 +7,10 @@ whole number in either spelling; ``12.5``, ``"12"``, ``true`` and ``null`` stay 
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BeforeValidator
 
-
-def _whole(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():  # inf and nan are not: they stay refused
-        return int(value)
-    return value
-
+from bazaar.schemas import rules
 
 # Use last in the field's annotations, after its bounds: ``Annotated[int, Field(ge=1), WHOLE_NUMBER]`` (then the
 # bounds stay JSON Schema ``minimum``/``maximum`` in the document).
-WHOLE_NUMBER = BeforeValidator(_whole)
+WHOLE_NUMBER = BeforeValidator(rules.whole_number)

@@ -1,9 +1,9 @@
 """The order event payloads consumers read (the ``data`` of an ``EventMessage``). Unknown fields are ignored, so
 newer producers never break them.
 
-Each model is built on its first validation (``defer_build``), not when this module is imported: a consumer pays
-only for the payloads it reads (``invalidate_cache`` builds ``OrderEventData`` at its first stock event,
-``process_payments`` ``RefundRequestedData`` at its first refund)."""
+The consumers validate with these models' compiled validators (``bazaar.schemas.compiled``), each built on its
+first validation: a consumer pays only for the payloads it reads (``invalidate_cache`` builds ``OrderEventData``'s
+at its first stock event, ``process_payments`` ``RefundRequestedData``'s at its first refund)."""
 
 from __future__ import annotations
 
@@ -46,12 +46,6 @@ class OrderEventData(_Lenient):
     reason: Optional[str] = None
     released: list[StockLine] = []
     refund_requested: bool = False
-
-    def stock_product_ids(self, event_type: str) -> list[str]:
-        """The products whose stock this event moved."""
-        if event_type == "OrderCreated":
-            return [line.product_id for line in self.order.items]
-        return [line.product_id for line in self.released]
 
 
 class RefundRequestedData(_Lenient):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bazaar.domain.ids import ID_PATTERN
 from bazaar.domain.orders import MAX_LINES, MAX_QUANTITY
+from bazaar.schemas import rules
 from bazaar.schemas.numbers import WHOLE_NUMBER
 
 Currency = Literal["EUR", "USD", "GBP"]
@@ -31,16 +32,9 @@ class NewOrderLine(BaseModel):
 class NewOrder(BaseModel):
     model_config = _STRICT
 
-    items: list[NewOrderLine] = Field(min_length=1, max_length=MAX_LINES)
+    items: Annotated[list[NewOrderLine], Field(min_length=1, max_length=MAX_LINES),
+                     AfterValidator(rules.distinct_products)]
     payment_method: PaymentMethodName
-
-    @field_validator("items")
-    @classmethod
-    def _distinct_products(cls, items: list[NewOrderLine]) -> list[NewOrderLine]:
-        ids = [i.product_id for i in items]
-        if len(set(ids)) != len(ids):
-            raise ValueError("each product may appear in one line only")
-        return items
 
 
 class OrderLineOut(BaseModel):

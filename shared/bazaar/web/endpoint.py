@@ -7,7 +7,8 @@ model of a schema module at import another quarter (``make bench``, docs/cold-st
 parameters once (``Param``) and names its body model (``Body``), from which both come:
 - at run time, ``Endpoint.handler`` runs the shared checks, validates as the resolver's validation does (same
   statuses, same ``errors``), calls ``view(**arguments)`` and maps its exceptions as the resolver's handlers do;
-  pydantic is imported, and the one body model built, on the first request with a body to validate;
+  a body is validated by its model's compiled validator, built on the first request with a body (no pydantic
+  import: ``bazaar.schemas.compiled``);
 - for the OpenAPI document (and tests comparing answers), ``Endpoint.documented()`` builds a resolver whose route
   signature is made from the same declarations.
 
@@ -54,8 +55,11 @@ class Problems(Protocol):
 
 @dataclass(frozen=True)
 class Body:
-    """The JSON body: the view's argument ``arg`` gets an instance of ``model`` ("package.module:Class"), imported
-    and built on the first request that needs it."""
+    """The JSON body: the view's argument ``arg`` gets it validated by ``model`` ("package.module:Class").
+
+    At run time by the model's compiled validator (``bazaar.schemas.compiled``: pydantic's schema run by
+    ``pydantic_core``, a ``Record`` with the model's fields, ``model_fields_set`` and ``model_dump``); the
+    documenting resolver validates with the model itself (``load``)."""
 
     arg: str
     model: str
@@ -63,6 +67,11 @@ class Body:
     def load(self) -> Any:
         module, _, name = self.model.partition(":")
         return getattr(importlib.import_module(module), name)
+
+    def validator(self) -> Any:
+        from bazaar.schemas import compiled
+
+        return compiled.model(self.model)
 
 
 class Endpoint(LeanRoute):
@@ -111,7 +120,7 @@ class Endpoint(LeanRoute):
             value, answer = read_body(event)
             if answer is not None:
                 return answer
-            values[self.body.arg], body_errors = validate_body(self.body.load(), value)
+            values[self.body.arg], body_errors = validate_body(self.body.validator(), value)
             errors += body_errors
         if errors:
             return validation_result(errors)

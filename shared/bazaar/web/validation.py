@@ -2,8 +2,8 @@
 422 for a body that fails its model, with ``errors`` of ``loc``/``msg``/``type`` only (never the input).
 
 ``read_body`` and ``validate_body`` read and validate a JSON body without the request resolver, as its validation
-does (``aws_lambda_powertools.event_handler.middlewares.openapi_validation``); pydantic is imported only when a body
-is validated."""
+does (``aws_lambda_powertools.event_handler.middlewares.openapi_validation``), with the body model's compiled validator
+(pydantic_core, no pydantic import)."""
 
 from __future__ import annotations
 
@@ -78,8 +78,9 @@ def read_body(event: Mapping[str, Any]) -> tuple[Any, Optional[dict[str, Any]]]:
 
 def validate_body(model: Any, value: Any) -> tuple[Any, list[dict[str, Any]]]:
     """``(instance, [])`` or ``(None, errors)`` located under ``body``, as the resolver validates a single body
-    model (``from_attributes``: its TypeAdapter's call)."""
-    from pydantic import ValidationError
+    model (``from_attributes``: its TypeAdapter's call). ``model``: a pydantic model or a compiled validator
+    (``bazaar.schemas.compiled``); both raise pydantic_core's ``ValidationError`` (pydantic re-exports it)."""
+    from pydantic_core import ValidationError
 
     if value is None:
         return None, [{"type": "missing", "loc": ("body",), "msg": "Field required"}]
