@@ -45,8 +45,8 @@ route = Endpoint(
 @route
 def update_product(actor: Actor, product_id: str, changes: "ProductChanges",
                    if_match: Optional[str] = None) -> dict[str, Any]:
-    updated = catalog.update_product(wiring.products(), wiring.cache(), actor, product_id, changes.model_dump(exclude_unset=True),
-                                     if_match)
+    sent = changes.model_dump(exclude_unset=True)  # only the fields sent change
+    updated = catalog.update_product(wiring.products(), wiring.cache(), actor, product_id, sent, if_match)
     return product_result(200, updated)
 
 
