@@ -32,7 +32,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-build/layer/.built: layers/requirements.txt layers/build.sh layers/bytecode.py layers/sdk_data.py shared/bazaar/runtime.py | $(VENV)/.installed
+build/layer/.built: layers/requirements.txt layers/build.sh layers/bytecode.py layers/sdk_data.py layers/patches.py shared/bazaar/runtime.py | $(VENV)/.installed
 	PIP=$(VENV)/bin/pip bash layers/build.sh build/layer
 	touch $@
 

@@ -15,6 +15,8 @@ test -d "$out/python/aws_lambda_powertools" || { echo "layer build failed" >&2; 
 rm -rf "$out"/python/bin
 # The SDK's data for the services the functions call only (the first client's cold-start cost, see the module).
 (cd "$here/.." && "${PYTHON:-python3}" -m layers.sdk_data "$out/python")
+# Exact source patches that move imports off the cold path (fails when a package's source changed, see the module).
+(cd "$here/.." && "${PYTHON:-python3}" -m layers.patches "$out/python")
 find "$out/python" -name "__pycache__" -type d -prune -exec rm -rf {} +
 # Bytecode for the runtime's interpreter version (read-only /opt: Lambda can't cache it itself).
 (cd "$here/.." && "${PYTHON:-python3}" -m layers.bytecode "$out/python")

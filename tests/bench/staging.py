@@ -104,11 +104,13 @@ def stage_shared_layer(stage_root: Path) -> Path:
     return python
 
 
-SDK_PACKAGES = ("botocore",)  # pure Python; the layer's copy differs from site-packages' (trimmed data)
+# Pure Python, and the layer's copies differ from the venv's: botocore's data is trimmed (layers/sdk_data.py), urllib3
+# is patched (layers/patches.py). The floor keeps the venv's, which stands in for the runtime's SDK.
+SDK_PACKAGES = ("botocore", "urllib3")
 
 
 def stage_sdk(stage_root: Path, layer_dir: Path = LAYER_DIR) -> Optional[Path]:
-    """The dependency layer's AWS SDK (layers/sdk_data.py trims its data), with bytecode for this interpreter, to
+    """The dependency layer's AWS SDK and HTTP client (``SDK_PACKAGES``), with bytecode for this interpreter, to
     put behind the shared layer on a function's sys.path. None when the layer is not built."""
     if not all((layer_dir / "python" / name).is_dir() for name in SDK_PACKAGES):
         return None

@@ -27,6 +27,17 @@ def test_every_manifest_function_is_staged_and_sized(tmp_path):
         assert "POWERTOOLS_TRACE_DISABLED" not in env and "BAZAAR_TRACING" not in env
 
 
+def test_functions_run_with_the_layer_sdk_botocore_and_urllib3(tmp_path):
+    layer = staging.LAYER_DIR / "python"
+    if not layer.is_dir():
+        pytest.skip("the dependency layer is not built (`make layer`)")
+    sdk = staging.stage_sdk(tmp_path)
+    assert sdk is not None and {p.name for p in sdk.iterdir()} == {"botocore", "urllib3"}
+    # the layer's copies, not the venv's: trimmed data, patched sources (layers/sdk_data.py, layers/patches.py)
+    for rel in ("botocore/data/endpoints.json", "urllib3/http2/__init__.py"):
+        assert (sdk / rel).read_bytes() == (layer / rel).read_bytes(), rel
+
+
 def test_bench_reports_complete_structure_for_one_function(tmp_path):
     layer_built = (staging.LAYER_DIR / "python").is_dir()
     res = runner.run([manifest.get("health")], runs=1, shipped_runs=1 if layer_built else 0, warm_n=5,
