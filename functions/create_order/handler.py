@@ -4,8 +4,8 @@ Idempotent per customer and ``Idempotency-Key`` (Powertools idempotency on the s
 body return the first order (201, ``Idempotent-Replayed: true``) and create nothing; the same key with another body
 is a 422; while the first request is still running, 409. Another customer's identical key is another record.
 
-Served without the request resolver (bazaar.web.endpoint): the body is validated by its model, imported and built
-on the first request."""
+Served without the request resolver (bazaar.web.endpoint): the body is validated by its model's compiled validator
+(bazaar.schemas.compiled), built on the first request."""
 
 from contextvars import ContextVar
 from functools import lru_cache

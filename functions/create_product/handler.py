@@ -1,7 +1,7 @@
 """POST /products: a seller lists a product; the caller (token ``sub``) is the seller.
 
-Served without the request resolver (bazaar.web.endpoint): the body is validated by its model, imported and built
-on the first request."""
+Served without the request resolver (bazaar.web.endpoint): the body is validated by its model's compiled validator
+(bazaar.schemas.compiled), built on the first request."""
 
 from typing import TYPE_CHECKING, Any
 

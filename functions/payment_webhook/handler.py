@@ -3,8 +3,8 @@ proves its origin with ``Bazaar-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.
 the body is even parsed. Each provider ``event_id`` takes effect once: a replay answers 200 with the first
 answer and changes nothing (Powertools idempotency; the order's conditional status writes behind it).
 
-Served without the request resolver (bazaar.web.endpoint): the body is validated by its model, imported and built
-on the first request."""
+Served without the request resolver (bazaar.web.endpoint): the body is validated by its model's compiled validator
+(bazaar.schemas.compiled), built on the first request."""
 
 import base64
 import binascii

@@ -4,6 +4,7 @@ idempotency record (event id, recipient, role), so a replayed event sends nothin
 failure sends only what is missing. The e-mails are the only effect, so the event needs no record of its own (it
 would cost two more writes per event). Addresses come from Cognito and never appear in logs."""
 
+from contextvars import ContextVar
 from typing import Any, Mapping
 
 from bazaar import wiring
@@ -18,7 +19,12 @@ EVENT_MESSAGE = compiled.model("bazaar.schemas.events:EventMessage")
 ORDER_EVENT_DATA = compiled.model("bazaar.schemas.order_events:OrderEventData")
 
 
+# E-mails handled in this delivery (the others were handled by an earlier one: their records answered instead).
+_handled: ContextVar[int] = ContextVar("handled", default=0)
+
+
 def _send(message: dict[str, Any]) -> dict[str, Any]:
+    _handled.set(_handled.get() + 1)
     return notifications.send_one(wiring.user_directory(), wiring.notifier(), message)
 
 
@@ -27,10 +33,12 @@ send_once = exactly_once(NAME, _send, key_jmespath="[event_id, recipient, role]"
 
 def apply_event(message: dict[str, Any]) -> dict[str, Any]:
     data = ORDER_EVENT_DATA.model_validate(message["data"]).model_dump()  # refuses a malformed event (DLQ)
+    _handled.set(0)
     count = notifications.notify(message["event_id"], message["type"], data, send_once)
+    replayed = count - _handled.get()
     logger.info("order event notified", extra={"event_type": message["type"], "event_id": message["event_id"],
-                                               "notifications": count})
-    return {"notifications": count}
+                                               "notifications": count, "replayed": replayed})
+    return {"notifications": count, "replayed": replayed}
 
 
 def record_handler(record: Mapping[str, Any]) -> None:

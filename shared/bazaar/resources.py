@@ -138,9 +138,9 @@ def base_environment(stage: str, fn: Function, log_level: str = "INFO", sdk_trac
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": log_level,
         "POWERTOOLS_LOGGER_LOG_EVENT": "false",  # events carry tokens and personal data: never log them whole
-        # No pydantic plugins are used: skip their discovery (an entry-point scan of every installed package) at the
-        # first model a cold start builds.
-        "PYDANTIC_DISABLE_PLUGINS": "__all__",
+        # A validation error turned into text (a failed record's log line) names no documentation URL: pydantic_core
+        # would import pydantic to build it (the functions validate with pydantic_core alone, bazaar.schemas.compiled).
+        "PYDANTIC_ERRORS_INCLUDE_URL": "0",
         **fn.environment,
         **({TRACING_ENV: TRACING_SDK} if sdk_tracing else {}),
         # No X-Ray daemon outside AWS: tracing would only produce send errors locally.

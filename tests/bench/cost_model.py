@@ -90,7 +90,8 @@ MIX: tuple[Op, ...] = (
     Op("delete_product", 0.2, wru=4, rru=0.5, events=1, deliveries=(("invalidate_cache", 1.0),), ecpu=2),
 )
 # Per relayed event: publish_events writes its idempotency record (2 WRU). Per SQS message: the consumer writes
-# its idempotency record (2 WRU); process_payments also charges (ledger item + transaction with outbox: 5 WRU).
+# its idempotency record (2 WRU; send_notifications one per e-mail, and the model counts 1 e-mail per delivery);
+# process_payments also charges (ledger item + transaction with outbox: 5 WRU).
 EVENT_WRU = 2.0
 DELIVERY_WRU = {"process_payments": 2.0 + 5.0, "send_notifications": 2.0, "invalidate_cache": 2.0}
 STREAM_BATCH = {1_000_000: 1.0, 100_000_000: 5.0}  # records per publish_events invocation (batching under load)

@@ -227,7 +227,8 @@ def people(shop: OrdersApi) -> dict[str, str]:
             "seller2": add_user(pool, "sid", "sid@example.com"), "nomail": add_user(pool, "nora", None)}
 
 
-def test_confirmed_orders_mail_the_customer_and_each_seller_once(shop: OrdersApi, people: dict[str, str]) -> None:
+def test_confirmed_orders_mail_the_customer_and_each_seller_once(shop: OrdersApi, people: dict[str, str],
+                                                                  logs) -> None:
     customer = claims(people["customer"], "customer")
     a = shop.new_product(who=claims(people["seller"], "seller"), stock=5)["product_id"]
     b = shop.new_product(who=claims(people["seller2"], "seller"), stock=5)["product_id"]
@@ -244,6 +245,8 @@ def test_confirmed_orders_mail_the_customer_and_each_seller_once(shop: OrdersApi
         ("sam@example.com", f"New Bazaar order {order['order_id']} for your products"),
         ("sid@example.com", f"New Bazaar order {order['order_id']} for your products")])
     assert all(m["source"] == SENDER for m in mails)
+    notified = [(r["notifications"], r["replayed"]) for r in logs.records() if r["message"] == "order event notified"]
+    assert notified == [(3, 0), (3, 3), (3, 3)]  # each delivery says how many e-mails earlier ones had handled
 
 
 def test_a_partly_failed_notification_resends_only_what_is_missing(shop: OrdersApi, people: dict[str, str],

@@ -9,12 +9,14 @@ from __future__ import annotations
 import importlib
 import json
 import math
+from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, computed_field, field_validator
 from typing_extensions import Annotated
 
 from bazaar import manifest
@@ -22,10 +24,20 @@ from bazaar.schemas import compiled, compiler, rules
 from bazaar.web.endpoint import Endpoint
 
 ULID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_committed_validators_are_the_models_of_today() -> None:
     assert compiled.COMPILED.read_text(encoding="utf-8") == compiler.render(), "run `make schemas`"
+
+
+def test_the_layer_ships_the_pydantic_core_that_wrote_them() -> None:
+    """Lambda runs the layer's pydantic_core on compiled.json: another version may not read its schemas (every body
+    a 500, every event to the DLQ), while the tests, on the venv's, would pass."""
+    pins = dict(line.split("==", 1) for line in (REPO / "layers" / "requirements.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    written = json.loads(compiled.COMPILED.read_text(encoding="utf-8"))["pydantic_core"]
+    assert pins["pydantic_core"].strip() == written
 
 
 def _function_validators() -> set[str]:
@@ -193,7 +205,10 @@ EDGES: dict[str, list[Any]] = {
         {"items": _lines(50), "payment_method": "pm_async"}, {"items": _lines(51), "payment_method": "pm_async"},
         {"items": _lines(51)[:-1] + [{"product_id": _ulid(0), "quantity": 1}], "payment_method": "pm_async"},
         {"items": [{"product_id": _ulid(1), "quantity": 100}], "payment_method": "pm_async"},
-        {"items": [{"product_id": _ulid(1), "quantity": 101}], "payment_method": "pm_async"}],
+        {"items": [{"product_id": _ulid(1), "quantity": 101}], "payment_method": "pm_async"},
+        {"items": [{"product_id": ULID.lower(), "quantity": 1}], "payment_method": "pm_async"},
+        {"items": [{"product_id": _ulid(1), "quantity": 0}, {"product_id": ULID, "quantity": 1.5}],
+         "payment_method": "pm_card_ok"}],
     "bazaar.schemas.orders:WebhookEvent": [
         {"event_id": "e" * 128, "type": "t" * 64, "order_id": "o" * 64},
         {"event_id": "e" * 129, "type": "t" * 65, "order_id": "o" * 65}, {"event_id": "\x7f", "type": "t",
@@ -277,11 +292,37 @@ def test_the_compiler_refuses_what_it_could_not_reproduce() -> None:
         n: float = math.pi
         when: Any = object()
 
+    class Colour(str, Enum):
+        RED = "red"
+
+    class EnumDefault(BaseModel):
+        colour: Colour = Colour.RED
+
+    class TupleDefault(BaseModel):
+        pair: Any = (1, 2)
+
+    class KeepsExtra(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        n: int
+
+    class Computed(BaseModel):
+        n: int
+
+        @computed_field  # type: ignore[prop-decorator]
+        @property
+        def twice(self) -> int:
+            return 2 * self.n
+
     for model in (OwnValidator, MethodValidator):
         with pytest.raises(compiler.NotCompilable, match="bazaar.schemas.rules"):
             compiler.compile_model(model)
     with pytest.raises(compiler.NotCompilable, match="cannot be written as JSON"):
         compiler.compile_model(ObjectDefault)
+    refused = ((EnumDefault, "not a model class"), (TupleDefault, "survive JSON"), (KeepsExtra, "extra=.allow."),
+               (Computed, "computed fields"))
+    for model, why in refused:
+        with pytest.raises(compiler.NotCompilable, match=why):
+            compiler.compile_model(model)
     # a rule of the rules module is compiled by name
     class WithRule(BaseModel):
         n: Annotated[int, BeforeValidator(rules.whole_number)]

@@ -135,3 +135,12 @@ def test_without_release_drops_deleted_products_from_the_effect_and_the_event() 
     t = orders.cancel(order, CancelReason.BY_CUSTOMER, LATER).without_release(["P2"])
     assert t.release == (StockRelease("P1", 2),)
     assert t.events[0].data["released"] == [{"product_id": "P1", "quantity": 2}]
+
+
+def test_the_products_whose_stock_an_order_event_moved() -> None:
+    from bazaar.domain.orders import ORDER_CANCELLED, ORDER_CREATED, stock_product_ids
+
+    data = {"order": {"items": [{"product_id": "P1"}, {"product_id": "P2"}]}, "released": [{"product_id": "P2"}]}
+    assert stock_product_ids(ORDER_CREATED, data) == ["P1", "P2"]  # reserved at creation
+    assert stock_product_ids(ORDER_CANCELLED, data) == ["P2"]  # only what the cancel gave back
+    assert stock_product_ids(ORDER_CANCELLED, {"order": {"items": [{"product_id": "P1"}]}}) == []

@@ -16,8 +16,8 @@ PriceCents = Annotated[int, Field(ge=1, le=1_000_000_000), WHOLE_NUMBER]
 Stock = Annotated[int, Field(ge=0, le=1_000_000), WHOLE_NUMBER]
 
 # strict: "12" is not a price and true is not a stock count (12.0 is 12: bazaar.schemas.numbers); forbid: unknown
-# fields are a client bug (422). defer_build: a model's validator is built when first used, so a function builds
-# only the models it validates (the others serve the OpenAPI document), not every model of the module at import.
+# fields are a client bug (422). defer_build: a model is built when first used (the OpenAPI document, the compiler,
+# tests), not every model of the module at import; the functions run the compiled validators (bazaar.schemas.compiled).
 _STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
 _DEFERRED = ConfigDict(defer_build=True)
 

@@ -19,6 +19,7 @@ import importlib
 import json
 import re
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +66,14 @@ def _rule_name(function: Any, where: str) -> str:
 
 def _export(node: Any, where: str) -> Any:
     if isinstance(node, dict):
+        _refuse_unsupported(node, where)
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key == "metadata":  # JSON Schema hooks: the document is generated from the models themselves
                 continue
             if key == "cls":
+                if node.get("type") != "model" or not (isinstance(value, type) and issubclass(value, BaseModel)):
+                    raise NotCompilable(f"{where}: {value!r} is not a model class (only models become records)")
                 out["cls"] = {"record": value.__name__}
             elif key in ("ref", "schema_ref") and isinstance(value, str):
                 out[key] = _REF_ID.sub("", value)
@@ -78,11 +82,24 @@ def _export(node: Any, where: str) -> Any:
             else:
                 out[key] = _export(value, f"{where}.{key}")
         return out
-    if isinstance(node, (list, tuple)):
+    if isinstance(node, list):
         return [_export(v, where) for v in node]
+    # Written as JSON these would come back as something else (a str-Enum as a plain str, a tuple as a list).
+    if isinstance(node, Enum) or isinstance(node, (tuple, set, frozenset, bytes)):
+        raise NotCompilable(f"{where}: {node!r} would not survive JSON as itself")
     if node is None or isinstance(node, (str, int, float, bool)):
         return node
     raise NotCompilable(f"{where}: {node!r} cannot be written as JSON")
+
+
+def _refuse_unsupported(node: dict[str, Any], where: str) -> None:
+    """What a ``Record`` does not reproduce in ``model_dump`` (it dumps the fields as they were validated)."""
+    if node.get("computed_fields"):
+        raise NotCompilable(f"{where}: computed fields are not dumped by a compiled record")
+    if node.get("serialization_exclude") or node.get("serialization_exclude_if") or node.get("serialization"):
+        raise NotCompilable(f"{where}: custom serialization is not reproduced by a compiled record")
+    if node.get("extra_fields_behavior") == "allow" or node.get("extra_behavior") == "allow":
+        raise NotCompilable(f"{where}: extra='allow' keeps fields a compiled record would not dump")
 
 
 def compile_model(model: type[BaseModel]) -> dict[str, Any]:
@@ -93,7 +110,11 @@ def compile_model(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def compile_all(refs: tuple[str, ...] = MODELS) -> dict[str, Any]:
-    return {"format": FORMAT, "models": {ref: compile_model(load_model(ref)) for ref in refs}}
+    import pydantic_core
+
+    # The schema format is pydantic_core's: the layer must ship the version that wrote it (a test compares the pins).
+    return {"format": FORMAT, "pydantic_core": pydantic_core.__version__,
+            "models": {ref: compile_model(load_model(ref)) for ref in refs}}
 
 
 def render(refs: tuple[str, ...] = MODELS) -> str:

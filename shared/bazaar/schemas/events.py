@@ -1,7 +1,8 @@
 """The message every event consumer receives (the outbox payload relayed through SNS, raw delivery).
 
-Built on its first validation (``defer_build``); the payload models of ``data`` are in their own modules
-(``bazaar.schemas.order_events``), so a consumer builds only the models it reads."""
+The consumers validate it with its compiled validator (``bazaar.schemas.compiled``); the payload models of
+``data`` are in their own modules (``bazaar.schemas.order_events``), each compiled on its own, so a consumer builds
+only the validators it uses."""
 
 from __future__ import annotations
 

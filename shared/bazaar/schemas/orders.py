@@ -16,7 +16,8 @@ Currency = Literal["EUR", "USD", "GBP"]
 PaymentMethodName = Literal["pm_card_ok", "pm_card_declined", "pm_async"]
 OrderStatusName = Literal["PENDING", "CONFIRMED", "CANCELLED"]
 CancelReasonName = Literal["payment_declined", "payment_failed", "cancelled_by_customer", "cancelled_by_admin"]
-# defer_build: a model's validator is built when first used, so a function builds only the models it validates.
+# defer_build: a model is built when first used (the document, the compiler, tests); the functions run the compiled
+# validators (bazaar.schemas.compiled).
 _STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
 _DEFERRED = ConfigDict(defer_build=True)
 
