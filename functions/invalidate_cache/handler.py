@@ -7,8 +7,7 @@ from typing import Any, Mapping
 
 from bazaar import wiring
 from bazaar.consumers import SQS, batch_handler, exactly_once
-from bazaar.domain.orders import stock_product_ids
-from bazaar.manifest import STOCK_EVENTS
+from bazaar.domain.order_events import STOCK_EVENTS, stock_product_ids
 from bazaar.observability import logger
 from bazaar.schemas import compiled
 from bazaar.services import catalog

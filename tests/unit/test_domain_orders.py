@@ -138,9 +138,17 @@ def test_without_release_drops_deleted_products_from_the_effect_and_the_event() 
 
 
 def test_the_products_whose_stock_an_order_event_moved() -> None:
-    from bazaar.domain.orders import ORDER_CANCELLED, ORDER_CREATED, stock_product_ids
+    from bazaar.domain.order_events import ORDER_CANCELLED, ORDER_CREATED, stock_product_ids
 
     data = {"order": {"items": [{"product_id": "P1"}, {"product_id": "P2"}]}, "released": [{"product_id": "P2"}]}
     assert stock_product_ids(ORDER_CREATED, data) == ["P1", "P2"]  # reserved at creation
     assert stock_product_ids(ORDER_CANCELLED, data) == ["P2"]  # only what the cancel gave back
     assert stock_product_ids(ORDER_CANCELLED, {"order": {"items": [{"product_id": "P1"}]}}) == []
+
+
+def test_the_manifest_subscribes_the_cache_backstop_to_every_event_that_moves_stock() -> None:
+    from bazaar import manifest
+    from bazaar.domain.order_events import STOCK_EVENTS
+
+    assert manifest.STOCK_EVENTS == STOCK_EVENTS  # the manifest spells them out: it imports no domain code
+    assert set(STOCK_EVENTS) <= set(manifest.get("invalidate_cache").source.event_types)

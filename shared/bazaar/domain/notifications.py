@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from bazaar.domain.orders import ORDER_CANCELLED, ORDER_CONFIRMED
+from bazaar.domain.order_events import ORDER_CANCELLED, ORDER_CONFIRMED
 
 NOTIFIED_EVENTS = (ORDER_CONFIRMED, ORDER_CANCELLED)
 _REASONS = {

@@ -17,23 +17,12 @@ from bazaar.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from bazaar.domain.events import DomainEvent
 from bazaar.domain.identity import Actor
 from bazaar.domain.ids import new_id
+# The event names are the orders' (re-exported here); they live apart so that readers of events need not import this.
+from bazaar.domain.order_events import (ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_CREATED, ORDER_EVENTS,  # noqa: F401
+                                        REFUND_REQUESTED, STOCK_EVENTS)
 
 MAX_LINES = 50
 MAX_QUANTITY = 100
-
-ORDER_CREATED = "OrderCreated"
-ORDER_CONFIRMED = "OrderConfirmed"
-ORDER_CANCELLED = "OrderCancelled"
-REFUND_REQUESTED = "RefundRequested"
-ORDER_EVENTS = (ORDER_CREATED, ORDER_CONFIRMED, ORDER_CANCELLED, REFUND_REQUESTED)
-STOCK_EVENTS = (ORDER_CREATED, ORDER_CANCELLED)  # the ones that move a product's stock
-
-
-def stock_product_ids(event_type: str, data: Mapping[str, Any]) -> list[str]:
-    """The products whose stock an order event (its ``data``, validated) moved: the order's lines when it was
-    created, the lines it gave back otherwise."""
-    lines = data["order"]["items"] if event_type == ORDER_CREATED else data.get("released", [])
-    return [line["product_id"] for line in lines]
 
 
 class OrderStatus(str, Enum):
