@@ -75,7 +75,9 @@ def _resolve(node: Any, classes: dict[str, type]) -> Any:
         for key, value in node.items():
             if key == "cls":
                 name = value["record"]
-                out[key] = classes.setdefault(name, type(name, (Record,), {"__slots__": ()}))
+                if name not in classes:
+                    classes[name] = type(name, (Record,), {"__slots__": ()})
+                out[key] = classes[name]
             elif key == "function" and isinstance(value, dict) and "rule" in value:
                 out[key] = getattr(rules, value["rule"])
             else:
